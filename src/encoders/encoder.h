@@ -1,0 +1,40 @@
+// The backbone interface: every encoder (deberta_v2, modernbert, bert, ...)
+// maps token ids to hidden states. Module names inside each implementation
+// equal the Hugging Face state_dict keys, so weights load by name.
+#pragma once
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace gliclass::encoders {
+
+struct EncoderInput {
+  torch::Tensor input_ids;       // [B,L] int64; may be undefined when inputs_embeds is set
+  torch::Tensor attention_mask;  // [B,L] int64, 1 = real token
+  torch::Tensor token_type_ids;  // [B,L] int64, optional
+  torch::Tensor inputs_embeds;   // [B,L,D] float, optional (replaces the word embeddings)
+  bool output_hidden_states = false;
+};
+
+struct EncoderOutput {
+  torch::Tensor last_hidden_state;           // [B,L,D]
+  std::vector<torch::Tensor> hidden_states;  // embeddings + one per layer, when asked
+};
+
+class EncoderImpl : public torch::nn::Module {
+ public:
+  virtual EncoderOutput forward(const EncoderInput& input) = 0;
+  // The word-embedding lookup alone (for inputs_embeds callers).
+  virtual torch::Tensor embed_tokens(const torch::Tensor& input_ids) = 0;
+  virtual int64_t hidden_size() const = 0;
+  virtual int64_t num_hidden_layers() const = 0;
+};
+using EncoderPtr = std::shared_ptr<EncoderImpl>;
+
+// Builds the backbone named by encoder_config["model_type"] (default
+// "deberta-v2"); an unknown type is a ModelError that lists the known ones.
+EncoderPtr make_encoder(const nlohmann::json& encoder_config);
+
+}  // namespace gliclass::encoders

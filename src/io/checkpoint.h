@@ -1,0 +1,49 @@
+// Reading checkpoint tensors (model.safetensors or pytorch_model.bin) and
+// loading them into a module tree by name.
+#pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gliclass::io {
+
+// The tensors of one checkpoint file, by state_dict name.
+class TensorFile {
+ public:
+  virtual ~TensorFile() = default;
+  virtual std::vector<std::string> names() const = 0;
+  virtual bool contains(const std::string& name) const = 0;
+  virtual std::vector<int64_t> shape(const std::string& name) const = 0;
+  // The tensor as float32 (F16/BF16 converted), on CPU, owning its memory.
+  virtual torch::Tensor get(const std::string& name) const = 0;
+};
+
+// Memory-mapped safetensors reader (own parser: F32, F16, BF16, I64, ...).
+std::unique_ptr<TensorFile> open_safetensors(const std::filesystem::path& file);
+// torch.save zip format (data.pkl + data/N), without Python.
+std::unique_ptr<TensorFile> open_torch_bin(const std::filesystem::path& file);
+// model.safetensors if present, else pytorch_model.bin; ModelError if neither.
+std::unique_ptr<TensorFile> open_checkpoint(const std::filesystem::path& model_dir);
+
+struct LoadOptions {
+  // Checkpoint-name prefix rewrites applied before matching, in order
+  // (e.g. {"model.", ""}: GLiClassModel stores everything under "model.").
+  std::vector<std::pair<std::string, std::string>> aliases;
+  // Checkpoint tensors whose name contains one of these are ignored when unused.
+  std::vector<std::string> ignore_unused;
+  // Module tensors that may be absent from the file (left as initialised).
+  std::vector<std::string> allow_missing;
+};
+
+// Copies every parameter and buffer of `module` from `file`, strictly:
+// missing, mis-shaped and unused tensors are all reported together in one
+// ModelError, each by name with expected and found shapes.
+void load_weights(torch::nn::Module& module, const TensorFile& file,
+                  const LoadOptions& options);
+
+}  // namespace gliclass::io
