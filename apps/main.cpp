@@ -3,12 +3,25 @@
 
 #include <iostream>
 
-#include "gliclass/version.h"
+#include "classify_command.h"
+#include "gliclass/gliclass.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"gliclass: zero-shot text classification with GLiClass models"};
   app.set_version_flag("--version", std::string(gliclass::kVersion));
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  int exit_code = 0;
+  gliclass::cli::add_classify_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const gliclass::Error& e) {
+    std::cerr << "gliclass: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "gliclass: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
 }

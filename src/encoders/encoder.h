@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace gliclass::encoders {
@@ -36,5 +38,14 @@ using EncoderPtr = std::shared_ptr<EncoderImpl>;
 // Builds the backbone named by encoder_config["model_type"] (default
 // "deberta-v2"); an unknown type is a ModelError that lists the known ones.
 EncoderPtr make_encoder(const nlohmann::json& encoder_config);
+
+// The model_type values make_encoder accepts, in table order.
+std::vector<std::string> known_encoder_types();
+
+// An elementwise activation by its Hugging Face ACT2FN name ("gelu" is the
+// exact erf form, "gelu_new" the tanh form, "relu", "silu", ...). Looked up
+// once at construction; an unknown name is a ModelError naming `component`.
+using Activation = std::function<torch::Tensor(const torch::Tensor&)>;
+Activation activation_by_name(const std::string& name, const std::string& component);
 
 }  // namespace gliclass::encoders

@@ -52,4 +52,11 @@ class Tokenizer {
                                                   size_t max_length = 0) const;
 };
 
+// The loaders from_dir chooses between, callable directly (each throws
+// ModelError naming the missing or broken file):
+// tokenizer.json (HF fast format; Unigram models) plus the config files beside it.
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::filesystem::path& dir);
+// spm.model / spiece.model (HF slow SentencePiece tokenizers) plus the config files.
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& dir);
+
 }  // namespace gliclass::tokenize

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the build and test dependencies from Debian 12's packages.
+# Runs apt-get only when something is missing; uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libtorch-dev            # tensors, autograd, optimizers (LibTorch 1.13)
+  libsentencepiece-dev    # DeBERTa-v3 / T5 SentencePiece tokenizers
+  nlohmann-json3-dev      # config.json, tokenizer.json, JSONL
+  libcli11-dev            # the command line
+  libcpp-httplib-dev      # the HTTP server
+  libutf8proc-dev         # UTF-8 validation and Unicode normalisation
+  libgtest-dev libgmock-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,530 @@
+// DeBERTa-v2 / v3 (disentangled attention, He et al. 2021), with the
+// arithmetic of Hugging Face transformers 4.49 so outputs match to ~1e-6.
+#include "encoders/deberta_v2.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+#include "gliclass/error.h"
+
+namespace gliclass::encoders {
+namespace {
+
+const char* const kComponent = "deberta-v2 config";
+
+[[noreturn]] void config_error(const std::string& what) {
+  throw ModelError(std::string(kComponent) + ": " + what);
+}
+
+// Optional keys: absent or null keeps the default.
+const nlohmann::json* find_key(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return (it == j.end() || it->is_null()) ? nullptr : &*it;
+}
+
+void read(const nlohmann::json& j, const char* key, int64_t& out) {
+  const auto* v = find_key(j, key);
+  if (!v) return;
+  if (v->is_number_integer()) {
+    out = v->get<int64_t>();
+  } else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) {
+    out = static_cast<int64_t>(v->get<double>());
+  } else {
+    config_error(std::string("'") + key + "' must be an integer (got " + v->dump() + ")");
+  }
+}
+
+void read(const nlohmann::json& j, const char* key, double& out) {
+  const auto* v = find_key(j, key);
+  if (!v) return;
+  if (!v->is_number()) config_error(std::string("'") + key + "' must be a number (got " + v->dump() + ")");
+  out = v->get<double>();
+}
+
+void read(const nlohmann::json& j, const char* key, bool& out) {
+  const auto* v = find_key(j, key);
+  if (!v) return;
+  if (!v->is_boolean()) config_error(std::string("'") + key + "' must be true or false (got " + v->dump() + ")");
+  out = v->get<bool>();
+}
+
+void read(const nlohmann::json& j, const char* key, std::string& out) {
+  const auto* v = find_key(j, key);
+  if (!v) return;
+  if (!v->is_string()) config_error(std::string("'") + key + "' must be a string (got " + v->dump() + ")");
+  out = v->get<std::string>();
+}
+
+std::string trimmed_lower(std::string s) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "p2c|c2p" (HF's legacy form) or ["p2c", "c2p"].
+void read_list(const nlohmann::json& j, const char* key, std::vector<std::string>& out) {
+  const auto* v = find_key(j, key);
+  if (!v) return;
+  out.clear();
+  if (v->is_string()) {
+    std::string s = v->get<std::string>();
+    size_t start = 0;
+    while (true) {
+      size_t bar = s.find('|', start);
+      std::string item = trimmed_lower(s.substr(start, bar == std::string::npos ? bar : bar - start));
+      if (!item.empty()) out.push_back(item);
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+  } else if (v->is_array()) {
+    for (const auto& item : *v) {
+      if (!item.is_string())
+        config_error(std::string("'") + key + "' entries must be strings (got " + item.dump() + ")");
+      out.push_back(trimmed_lower(item.get<std::string>()));
+    }
+  } else {
+    config_error(std::string("'") + key + "' must be a list or a '|'-separated string (got " + v->dump() + ")");
+  }
+}
+
+bool contains(const std::vector<std::string>& v, const char* s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+void require_positive(int64_t value, const char* key) {
+  if (value <= 0) config_error(std::string("'") + key + "' must be positive (got " + std::to_string(value) + ")");
+}
+
+// HF's inference-time dropout is a no-op; training uses the module's mode.
+torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training) {
+  return (training && p > 0) ? torch::dropout(x, p, true) : x;
+}
+
+// torch.finfo(dtype).min, the value HF fills masked scores with.
+double lowest_value(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kDouble: return std::numeric_limits<double>::lowest();
+    case torch::kHalf: return -65504.0;
+    case torch::kBFloat16: return -3.3895313892515355e38;
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+
+// HF _init_weights: Linear / Embedding ~ N(0, initializer_range), zero bias
+// and padding row; LayerNorm keeps (1, 0). Checkpoints overwrite all of it.
+void init_weights(torch::nn::Module& root, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : root.modules()) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, std);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+      emb->weight.normal_(0.0, std);
+      auto pad = emb->options.padding_idx();
+      if (pad && *pad >= 0) emb->weight[*pad].zero_();
+    }
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- config
+
+DebertaV2Config DebertaV2Config::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) config_error(std::string("expected a JSON object (got ") + j.type_name() + ")");
+  DebertaV2Config c;
+  read(j, "vocab_size", c.vocab_size);
+  read(j, "hidden_size", c.hidden_size);
+  read(j, "num_hidden_layers", c.num_hidden_layers);
+  read(j, "num_attention_heads", c.num_attention_heads);
+  read(j, "intermediate_size", c.intermediate_size);
+  read(j, "hidden_act", c.hidden_act);
+  read(j, "hidden_dropout_prob", c.hidden_dropout_prob);
+  read(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  read(j, "max_position_embeddings", c.max_position_embeddings);
+  read(j, "type_vocab_size", c.type_vocab_size);
+  read(j, "initializer_range", c.initializer_range);
+  read(j, "layer_norm_eps", c.layer_norm_eps);
+  read(j, "relative_attention", c.relative_attention);
+  read(j, "max_relative_positions", c.max_relative_positions);
+  read(j, "pad_token_id", c.pad_token_id);
+  if (j.contains("pad_token_id") && j["pad_token_id"].is_null()) c.pad_token_id = -1;  // no padding row
+  read(j, "position_biased_input", c.position_biased_input);
+  read_list(j, "pos_att_type", c.pos_att_type);
+  read(j, "position_buckets", c.position_buckets);
+  read(j, "share_att_key", c.share_att_key);
+  read_list(j, "norm_rel_ebd", c.norm_rel_ebd);
+  read(j, "embedding_size", c.embedding_size);
+  read(j, "attention_head_size", c.attention_head_size);
+  read(j, "conv_kernel_size", c.conv_kernel_size);
+  read(j, "conv_groups", c.conv_groups);
+  read(j, "conv_act", c.conv_act);
+  c.validate();
+  return c;
+}
+
+void DebertaV2Config::validate() const {
+  require_positive(vocab_size, "vocab_size");
+  require_positive(hidden_size, "hidden_size");
+  require_positive(num_attention_heads, "num_attention_heads");
+  require_positive(intermediate_size, "intermediate_size");
+  require_positive(max_position_embeddings, "max_position_embeddings");
+  if (num_hidden_layers < 0)
+    config_error("'num_hidden_layers' must be >= 0 (got " + std::to_string(num_hidden_layers) + ")");
+  if (type_vocab_size < 0)
+    config_error("'type_vocab_size' must be >= 0 (got " + std::to_string(type_vocab_size) + ")");
+  if (attention_head_size == 0 && hidden_size % num_attention_heads != 0)
+    config_error("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
+                 std::to_string(num_attention_heads) + ", got " + std::to_string(hidden_size) + ")");
+  if (attention_head_size < 0)
+    config_error("'attention_head_size' must be positive (got " + std::to_string(attention_head_size) + ")");
+  // HF's attention output projection is hidden x hidden: the heads must tile hidden_size.
+  if (attention_head_size > 0 && attention_head_size * num_attention_heads != hidden_size)
+    config_error("attention_head_size * num_attention_heads must equal hidden_size (expected " +
+                 std::to_string(hidden_size) + ", got " + std::to_string(attention_head_size * num_attention_heads) + ")");
+  if (embedding_size < 0)
+    config_error("'embedding_size' must be positive (got " + std::to_string(embedding_size) + ")");
+  if (layer_norm_eps <= 0) config_error("'layer_norm_eps' must be positive (got " + std::to_string(layer_norm_eps) + ")");
+  for (double p : {hidden_dropout_prob, attention_probs_dropout_prob})
+    if (p < 0 || p >= 1) config_error("dropout probabilities must be in [0, 1) (got " + std::to_string(p) + ")");
+  for (const auto& t : pos_att_type)
+    if (t != "c2p" && t != "p2c") config_error("unknown pos_att_type entry '" + t + "' (expected c2p or p2c)");
+  for (const auto& t : norm_rel_ebd)
+    if (t != "layer_norm" && t != "none")
+      config_error("unknown norm_rel_ebd entry '" + t + "' (expected layer_norm or none)");
+  if (relative_attention && position_buckets > 0) {
+    // make_log_bucket_position divides by log((max_relative_positions - 1) / (buckets / 2)).
+    int64_t mid = position_buckets / 2;
+    if (mid < 1 || resolved_max_relative_positions() - 1 <= mid)
+      config_error("position_buckets needs max_relative_positions - 1 > position_buckets / 2 (got buckets " +
+                   std::to_string(position_buckets) + ", max_relative_positions " +
+                   std::to_string(resolved_max_relative_positions()) + ")");
+  }
+  if (conv_kernel_size > 0) {
+    if (conv_kernel_size % 2 == 0)
+      config_error("'conv_kernel_size' must be odd (got " + std::to_string(conv_kernel_size) + ")");
+    if (conv_groups <= 0 || hidden_size % conv_groups != 0)
+      config_error("hidden_size is not a multiple of conv_groups (expected a multiple of " +
+                   std::to_string(conv_groups) + ", got " + std::to_string(hidden_size) + ")");
+    activation_by_name(conv_act, kComponent);
+  }
+  activation_by_name(hidden_act, kComponent);
+}
+
+int64_t DebertaV2Config::head_size() const {
+  return attention_head_size > 0 ? attention_head_size : hidden_size / num_attention_heads;
+}
+int64_t DebertaV2Config::word_embedding_size() const {
+  return embedding_size > 0 ? embedding_size : hidden_size;
+}
+int64_t DebertaV2Config::resolved_max_relative_positions() const {
+  return max_relative_positions < 1 ? max_position_embeddings : max_relative_positions;
+}
+int64_t DebertaV2Config::relative_span() const {
+  return position_buckets > 0 ? position_buckets : resolved_max_relative_positions();
+}
+bool DebertaV2Config::has_c2p() const { return contains(pos_att_type, "c2p"); }
+bool DebertaV2Config::has_p2c() const { return contains(pos_att_type, "p2c"); }
+bool DebertaV2Config::layer_norm_rel_embeddings() const { return contains(norm_rel_ebd, "layer_norm"); }
+
+// ---------------------------------------------------- relative positions
+
+RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
+                                           const torch::Device& device) {
+  // delta = i - j for every pair is one of -(L-1)..(L-1): bucket those 2L-1
+  // values once (on the CPU), then index the [L,L] tables on the device.
+  auto delta = torch::arange(-(length - 1), length, torch::kLong);
+  torch::Tensor bucket = delta;
+  if (config.position_buckets > 0) {
+    // HF make_log_bucket_position, same float32 ops: |d| <= mid stays d,
+    // beyond it sign(d) * (ceil(log(|d|/mid) / log((max-1)/mid) * (mid-1)) + mid).
+    int64_t mid = config.position_buckets / 2;
+    auto sign = torch::sign(delta);
+    auto abs_pos = torch::where((delta < mid).logical_and(delta > -mid),
+                                torch::full({}, mid - 1, torch::kLong), torch::abs(delta));
+    auto log_base = torch::log(torch::tensor(
+        static_cast<double>(config.resolved_max_relative_positions() - 1) / static_cast<double>(mid),
+        torch::kFloat));
+    auto log_pos = torch::ceil(torch::log(abs_pos / mid) / log_base * (mid - 1)) + mid;
+    bucket = torch::where(abs_pos <= mid, delta.to(log_pos.scalar_type()), log_pos * sign).to(torch::kLong);
+  }
+  const int64_t span = config.relative_span();
+  auto c2p = torch::clamp(bucket + span, 0, 2 * span - 1);
+  auto p2c = torch::clamp(span - bucket, 0, 2 * span - 1);
+  RelativePositions rel;
+  rel.first_row = std::min(c2p.min().item<int64_t>(), p2c.min().item<int64_t>());
+  rel.num_rows = std::max(c2p.max().item<int64_t>(), p2c.max().item<int64_t>()) - rel.first_row + 1;
+  auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto pair = pos.unsqueeze(1) - pos.unsqueeze(0) + (length - 1);  // [L,L] index into delta
+  rel.c2p_index = (c2p - rel.first_row).to(device).index({pair});
+  rel.p2c_index = (p2c - rel.first_row).to(device).index({pair});
+  return rel;
+}
+
+// ------------------------------------------------------------ embeddings
+
+DebertaV2EmbeddingsImpl::DebertaV2EmbeddingsImpl(const DebertaV2Config& config)
+    : dropout_(config.hidden_dropout_prob) {
+  const int64_t emb = config.word_embedding_size();
+  auto word = torch::nn::EmbeddingOptions(config.vocab_size, emb);
+  if (config.pad_token_id >= 0 && config.pad_token_id < config.vocab_size) word.padding_idx(config.pad_token_id);
+  word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word));
+  if (config.position_biased_input)
+    position_embeddings = register_module(
+        "position_embeddings", torch::nn::Embedding(config.max_position_embeddings, emb));
+  if (config.type_vocab_size > 0)
+    token_type_embeddings =
+        register_module("token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, emb));
+  if (emb != config.hidden_size)
+    embed_proj = register_module(
+        "embed_proj", torch::nn::Linear(torch::nn::LinearOptions(emb, config.hidden_size).bias(false)));
+  LayerNorm = register_module(
+      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  init_weights(*this, config.initializer_range);
+}
+
+torch::Tensor DebertaV2EmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                                               const torch::Tensor& inputs_embeds, const torch::Tensor& mask) {
+  auto x = inputs_embeds.defined() ? inputs_embeds : word_embeddings(input_ids);
+  const int64_t length = x.size(1);
+  if (position_embeddings)
+    x = x + position_embeddings(torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(x.device())));
+  if (token_type_embeddings)
+    x = x + token_type_embeddings(token_type_ids.defined() ? token_type_ids
+                                                           : torch::zeros({x.size(0), length}, torch::TensorOptions().dtype(torch::kLong).device(x.device())));
+  if (embed_proj) x = embed_proj(x);
+  x = LayerNorm(x);
+  if (mask.defined()) x = x * mask.unsqueeze(2).to(x.scalar_type());
+  return train_dropout(x, dropout_, is_training());
+}
+
+// ------------------------------------------------------------- attention
+
+DisentangledSelfAttentionImpl::DisentangledSelfAttentionImpl(const DebertaV2Config& config)
+    : heads_(config.num_attention_heads),
+      head_size_(config.head_size()),
+      scale_factor_(1 + (config.has_c2p() ? 1 : 0) + (config.has_p2c() ? 1 : 0)),
+      relative_attention_(config.relative_attention),
+      c2p_(config.has_c2p()),
+      p2c_(config.has_p2c()),
+      share_att_key_(config.share_att_key),
+      attention_dropout_(config.attention_probs_dropout_prob),
+      pos_dropout_(config.hidden_dropout_prob),
+      // HF: sqrt(d * (1 + #pos terms)) as a float32 CPU scalar tensor.
+      scale_(torch::sqrt(torch::tensor(static_cast<float>(head_size_), torch::kFloat) * scale_factor_)) {
+  const int64_t all = heads_ * head_size_;
+  query_proj = register_module("query_proj", torch::nn::Linear(config.hidden_size, all));
+  key_proj = register_module("key_proj", torch::nn::Linear(config.hidden_size, all));
+  value_proj = register_module("value_proj", torch::nn::Linear(config.hidden_size, all));
+  if (relative_attention_ && !share_att_key_) {
+    if (c2p_) pos_key_proj = register_module("pos_key_proj", torch::nn::Linear(config.hidden_size, all));
+    if (p2c_) pos_query_proj = register_module("pos_query_proj", torch::nn::Linear(config.hidden_size, all));
+  }
+}
+
+torch::Tensor DisentangledSelfAttentionImpl::split_heads(const torch::Tensor& x) const {
+  auto sizes = x.sizes().vec();
+  sizes.back() = heads_;
+  sizes.push_back(head_size_);
+  return x.view(sizes).transpose(-3, -2);
+}
+
+torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
+                                                     const RelativePositions& rel,
+                                                     const torch::Tensor& rel_embeddings) {
+  const int64_t batch = x.size(0), length = x.size(1);
+  auto q = split_heads(query_proj(x));  // [B,H,L,d]
+  auto k = split_heads(key_proj(x));
+  auto v = split_heads(value_proj(x));
+  auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
+  auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
+  if (relative_attention_ && (c2p_ || p2c_))
+    scores = scores + relative_bias(q, k, rel, train_dropout(rel_embeddings, pos_dropout_, is_training()), scale);
+  if (masked_out.defined()) scores = scores.masked_fill(masked_out, lowest_value(scores.scalar_type()));
+  auto probs = train_dropout(torch::softmax(scores, -1), attention_dropout_, is_training());
+  return torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, heads_ * head_size_});
+}
+
+// c2p[i,j] = q_i . Kr[c2p_index(i,j)], p2c[i,j] = k_j . Qr[p2c_index(j,i)],
+// each divided by the same scale (HF disentangled_attention_bias).
+torch::Tensor DisentangledSelfAttentionImpl::relative_bias(const torch::Tensor& q, const torch::Tensor& k,
+                                                           const RelativePositions& rel,
+                                                           const torch::Tensor& rel_embeddings,
+                                                           const torch::Tensor& scale) {
+  const int64_t batch = q.size(0), length = q.size(2);
+  const std::vector<int64_t> full{batch, heads_, length, length};
+  torch::Tensor bias;
+  if (c2p_) {
+    auto pos_key = split_heads((share_att_key_ ? key_proj : pos_key_proj)(rel_embeddings));  // [H,R,d]
+    auto c2p = torch::matmul(q, pos_key.transpose(-1, -2)).gather(-1, rel.c2p_index.expand(full));
+    bias = c2p / scale;
+  }
+  if (p2c_) {
+    auto pos_query = split_heads((share_att_key_ ? query_proj : pos_query_proj)(rel_embeddings));
+    auto p2c = torch::matmul(k, pos_query.transpose(-1, -2)).gather(-1, rel.p2c_index.expand(full));
+    auto term = p2c.transpose(-1, -2) / scale;
+    bias = bias.defined() ? bias + term : term;
+  }
+  return bias;
+}
+
+DebertaV2OutputImpl::DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config)
+    : dropout_(config.hidden_dropout_prob) {
+  dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
+  LayerNorm = register_module(
+      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+}
+
+torch::Tensor DebertaV2OutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+  return LayerNorm(train_dropout(dense(x), dropout_, is_training()) + residual);
+}
+
+DebertaV2AttentionImpl::DebertaV2AttentionImpl(const DebertaV2Config& config) {
+  self = register_module("self", DisentangledSelfAttention(config));
+  output = register_module("output", DebertaV2Output(config.hidden_size, config));
+}
+
+torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
+                                              const RelativePositions& rel, const torch::Tensor& rel_embeddings) {
+  return output(self(x, masked_out, rel, rel_embeddings), x);
+}
+
+DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
+    : act_(activation_by_name(config.hidden_act, kComponent)) {
+  dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+}
+
+torch::Tensor DebertaV2IntermediateImpl::forward(const torch::Tensor& x) { return act_(dense(x)); }
+
+DebertaV2LayerImpl::DebertaV2LayerImpl(const DebertaV2Config& config) {
+  attention = register_module("attention", DebertaV2Attention(config));
+  intermediate = register_module("intermediate", DebertaV2Intermediate(config));
+  output = register_module("output", DebertaV2Output(config.intermediate_size, config));
+}
+
+torch::Tensor DebertaV2LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
+                                          const RelativePositions& rel, const torch::Tensor& rel_embeddings) {
+  auto attended = attention(x, masked_out, rel, rel_embeddings);
+  return output(intermediate(attended), attended);
+}
+
+ConvLayerImpl::ConvLayerImpl(const DebertaV2Config& config)
+    : act_(activation_by_name(config.conv_act, kComponent)), dropout_(config.hidden_dropout_prob) {
+  const int64_t k = config.conv_kernel_size;
+  conv = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(config.hidden_size, config.hidden_size, k)
+                                                       .padding((k - 1) / 2)
+                                                       .groups(config.conv_groups)));
+  LayerNorm = register_module(
+      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+}
+
+// out = LN(residual + act(conv(embeddings) with padding rows zeroed)) * mask
+torch::Tensor ConvLayerImpl::forward(const torch::Tensor& embeddings, const torch::Tensor& residual,
+                                     const torch::Tensor& mask) {
+  auto out = conv(embeddings.transpose(1, 2).contiguous()).transpose(1, 2);
+  auto keep = mask.unsqueeze(2).to(out.scalar_type());
+  out = act_(train_dropout(out.masked_fill(keep == 0, 0), dropout_, is_training()));
+  return LayerNorm(residual + out) * keep;
+}
+
+// --------------------------------------------------------------- encoder
+
+DebertaV2EncoderImpl::DebertaV2EncoderImpl(const DebertaV2Config& config) : config_(config) {
+  config.validate();
+  layer = register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    layers_.push_back(DebertaV2Layer(config));
+    layer->push_back(layers_.back());
+  }
+  if (config.relative_attention)
+    rel_embeddings =
+        register_module("rel_embeddings", torch::nn::Embedding(2 * config.relative_span(), config.hidden_size));
+  if (config.layer_norm_rel_embeddings())
+    LayerNorm = register_module(
+        "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  if (config.conv_kernel_size > 0) conv = register_module("conv", ConvLayer(config));
+  init_weights(*this, config.initializer_range);
+}
+
+EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,
+                                            bool output_hidden_states) {
+  const int64_t length = hidden.size(1);
+  // HF's pairwise mask m_i * m_j; skipped when nothing is padded (same result).
+  torch::Tensor masked_out;
+  auto real = mask.to(torch::kBool);
+  if (!real.all().item<bool>())
+    masked_out = real.unsqueeze(1).unsqueeze(2).logical_and(real.unsqueeze(1).unsqueeze(3)).logical_not();
+
+  RelativePositions rel;
+  torch::Tensor rel_rows;
+  if (config_.relative_attention) {
+    rel = build_relative_positions(config_, length, hidden.device());
+    rel_rows = rel_embeddings->weight.narrow(0, rel.first_row, rel.num_rows);
+    if (LayerNorm) rel_rows = LayerNorm(rel_rows);  // per row, so slicing first is exact
+  }
+
+  EncoderOutput out;
+  if (output_hidden_states) out.hidden_states.push_back(hidden);
+  torch::Tensor x = hidden;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = layers_[i]->forward(x, masked_out, rel, rel_rows);
+    if (i == 0 && conv) x = conv(hidden, x, mask);
+    if (output_hidden_states) out.hidden_states.push_back(x);
+  }
+  out.last_hidden_state = x;
+  return out;
+}
+
+// ----------------------------------------------------------------- model
+
+DebertaV2ModelImpl::DebertaV2ModelImpl(const DebertaV2Config& config) : config_(config) {
+  embeddings = register_module("embeddings", DebertaV2Embeddings(config));
+  encoder = register_module("encoder", DebertaV2Encoder(config));
+}
+
+torch::Tensor DebertaV2ModelImpl::embed_tokens(const torch::Tensor& input_ids) {
+  return embeddings->word_embeddings(input_ids);
+}
+
+EncoderOutput DebertaV2ModelImpl::forward(const EncoderInput& in) {
+  const bool has_ids = in.input_ids.defined(), has_embeds = in.inputs_embeds.defined();
+  if (has_ids == has_embeds)
+    throw InputError("deberta-v2: give exactly one of input_ids and inputs_embeds (got " +
+                     std::string(has_ids ? "both" : "neither") + ")");
+  if (has_ids && in.input_ids.dim() != 2)
+    throw InputError("deberta-v2: input_ids must be [batch, length] (got " + std::to_string(in.input_ids.dim()) +
+                     " dimensions)");
+  if (has_embeds && (in.inputs_embeds.dim() != 3 || in.inputs_embeds.size(2) != config_.word_embedding_size()))
+    throw InputError("deberta-v2: inputs_embeds must be [batch, length, " +
+                     std::to_string(config_.word_embedding_size()) + "] (got " +
+                     c10::str(in.inputs_embeds.sizes()) + ")");
+  const auto ref = has_ids ? in.input_ids : in.inputs_embeds;
+  const int64_t batch = ref.size(0), length = ref.size(1);
+  auto check_2d = [&](const torch::Tensor& t, const char* name) {
+    if (t.defined() && (t.dim() != 2 || t.size(0) != batch || t.size(1) != length))
+      throw InputError(std::string("deberta-v2: ") + name + " must be [" + std::to_string(batch) + ", " +
+                       std::to_string(length) + "] (got " + c10::str(t.sizes()) + ")");
+  };
+  check_2d(in.attention_mask, "attention_mask");
+  check_2d(in.token_type_ids, "token_type_ids");
+  if (config_.position_biased_input && length > config_.max_position_embeddings)
+    throw InputError("deberta-v2: sequence too long for absolute positions (expected <= " +
+                     std::to_string(config_.max_position_embeddings) + ", got " + std::to_string(length) + ")");
+  if (length == 0) throw InputError("deberta-v2: empty sequence (expected length >= 1)");
+  if (has_ids && (in.input_ids.lt(0) | in.input_ids.ge(config_.vocab_size)).any().item<bool>()) {
+    auto bad = in.input_ids.masked_select(in.input_ids.lt(0) | in.input_ids.ge(config_.vocab_size));
+    throw InputError("deberta-v2: token id out of range (expected 0.." + std::to_string(config_.vocab_size - 1) +
+                     ", got " + std::to_string(bad[0].item<int64_t>()) + ")");
+  }
+  auto mask = in.attention_mask.defined()
+                  ? in.attention_mask
+                  : torch::ones({batch, length}, torch::TensorOptions().dtype(torch::kLong).device(ref.device()));
+  auto hidden = embeddings(in.input_ids, in.token_type_ids, in.inputs_embeds, mask);
+  return encoder(hidden, mask, in.output_hidden_states);
+}
+
+}  // namespace gliclass::encoders

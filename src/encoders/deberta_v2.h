@@ -1,0 +1,216 @@
+// DeBERTa-v2 / v3 backbone (Hugging Face modeling_deberta_v2.py, transformers
+// 4.49): one module per HF class, registered under HF's names, so that
+// named_parameters() equals the HF state_dict keys
+// ("embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query_proj.weight", ...).
+#pragma once
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "encoders/encoder.h"
+
+namespace gliclass::encoders {
+
+// Every field HF's DebertaV2Config (and the modules' getattr defaults) knows,
+// with HF's defaults. from_json validates; ModelError names the key.
+struct DebertaV2Config {
+  int64_t vocab_size = 128100;
+  int64_t hidden_size = 1536;
+  int64_t num_hidden_layers = 24;
+  int64_t num_attention_heads = 24;
+  int64_t intermediate_size = 6144;
+  std::string hidden_act = "gelu";
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  int64_t max_position_embeddings = 512;
+  int64_t type_vocab_size = 0;
+  double initializer_range = 0.02;
+  double layer_norm_eps = 1e-7;
+  bool relative_attention = false;
+  int64_t max_relative_positions = -1;  // < 1: max_position_embeddings
+  int64_t pad_token_id = 0;             // -1: none
+  bool position_biased_input = true;
+  std::vector<std::string> pos_att_type;  // subset of {"c2p", "p2c"}; "p2c|c2p" accepted
+  int64_t position_buckets = -1;          // > 0: log-bucketed relative positions
+  bool share_att_key = false;
+  std::vector<std::string> norm_rel_ebd = {"none"};  // "layer_norm" adds encoder.LayerNorm
+  int64_t embedding_size = 0;        // 0: hidden_size; otherwise embeddings.embed_proj maps it
+  int64_t attention_head_size = 0;   // 0: hidden_size / num_attention_heads
+  int64_t conv_kernel_size = 0;      // > 0: encoder.conv (ConvLayer after layer 0)
+  int64_t conv_groups = 1;
+  std::string conv_act = "tanh";
+
+  static DebertaV2Config from_json(const nlohmann::json& j);
+  // Checks the invariants (sizes, known names); from_json calls it.
+  void validate() const;
+
+  int64_t head_size() const;
+  int64_t word_embedding_size() const;
+  // HF's pos_ebd_size: the relative span; rel_embeddings has 2x this many rows.
+  int64_t relative_span() const;
+  int64_t resolved_max_relative_positions() const;
+  bool has_c2p() const;
+  bool has_p2c() const;
+  bool layer_norm_rel_embeddings() const;
+};
+
+// Relative-position indices for one sequence length, shared by all layers.
+// Rows of rel_embeddings outside [first_row, first_row + num_rows) are never
+// used, so only those are projected; indices are relative to first_row.
+struct RelativePositions {
+  torch::Tensor c2p_index;  // [L,L]: row for query i, key j (clamp(delta(i-j) + span))
+  torch::Tensor p2c_index;  // [L,L]: row for key a, query b (clamp(span - delta(a-b)))
+  int64_t first_row = 0;
+  int64_t num_rows = 0;
+};
+RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
+                                           const torch::Device& device);
+
+class DebertaV2EmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit DebertaV2EmbeddingsImpl(const DebertaV2Config& config);
+  // inputs_embeds replaces the word lookup when defined; mask [B,L] zeroes padding.
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
+                        const torch::Tensor& inputs_embeds, const torch::Tensor& mask);
+
+  torch::nn::Embedding word_embeddings{nullptr};
+  torch::nn::Embedding position_embeddings{nullptr};    // position_biased_input only
+  torch::nn::Embedding token_type_embeddings{nullptr};  // type_vocab_size > 0 only
+  torch::nn::Linear embed_proj{nullptr};                // embedding_size != hidden_size only
+  torch::nn::LayerNorm LayerNorm{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(DebertaV2Embeddings);
+
+class DisentangledSelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit DisentangledSelfAttentionImpl(const DebertaV2Config& config);
+  // x [B,L,D]; masked_out [B,1,L,L] true = masked (undefined: none);
+  // rel_embeddings: the rows [first_row, first_row + num_rows) of the table.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
+                        const RelativePositions& rel, const torch::Tensor& rel_embeddings);
+
+  torch::nn::Linear query_proj{nullptr}, key_proj{nullptr}, value_proj{nullptr};
+  torch::nn::Linear pos_key_proj{nullptr}, pos_query_proj{nullptr};  // !share_att_key only
+
+ private:
+  torch::Tensor split_heads(const torch::Tensor& x) const;  // [...,L,H*d] -> [...,H,L,d]
+  torch::Tensor relative_bias(const torch::Tensor& q, const torch::Tensor& k,
+                              const RelativePositions& rel, const torch::Tensor& rel_embeddings,
+                              const torch::Tensor& scale);
+
+  int64_t heads_, head_size_, scale_factor_;
+  bool relative_attention_, c2p_, p2c_, share_att_key_;
+  double attention_dropout_, pos_dropout_;
+  torch::Tensor scale_;
+};
+TORCH_MODULE(DisentangledSelfAttention);
+
+// dense -> dropout -> LayerNorm(x + residual): HF's DebertaV2SelfOutput and
+// DebertaV2Output (same structure, different input width).
+class DebertaV2OutputImpl : public torch::nn::Module {
+ public:
+  DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
+
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(DebertaV2Output);
+
+class DebertaV2AttentionImpl : public torch::nn::Module {
+ public:
+  explicit DebertaV2AttentionImpl(const DebertaV2Config& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
+                        const RelativePositions& rel, const torch::Tensor& rel_embeddings);
+
+  DisentangledSelfAttention self{nullptr};  // registered as "self"
+  DebertaV2Output output{nullptr};
+};
+TORCH_MODULE(DebertaV2Attention);
+
+class DebertaV2IntermediateImpl : public torch::nn::Module {
+ public:
+  explicit DebertaV2IntermediateImpl(const DebertaV2Config& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Linear dense{nullptr};
+
+ private:
+  Activation act_;
+};
+TORCH_MODULE(DebertaV2Intermediate);
+
+class DebertaV2LayerImpl : public torch::nn::Module {
+ public:
+  explicit DebertaV2LayerImpl(const DebertaV2Config& config);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
+                        const RelativePositions& rel, const torch::Tensor& rel_embeddings);
+
+  DebertaV2Attention attention{nullptr};
+  DebertaV2Intermediate intermediate{nullptr};
+  DebertaV2Output output{nullptr};
+};
+TORCH_MODULE(DebertaV2Layer);
+
+// HF's ConvLayer: act(conv1d(embeddings)) added to layer 0's output, then LayerNorm.
+class ConvLayerImpl : public torch::nn::Module {
+ public:
+  explicit ConvLayerImpl(const DebertaV2Config& config);
+  torch::Tensor forward(const torch::Tensor& embeddings, const torch::Tensor& residual,
+                        const torch::Tensor& mask);
+
+  torch::nn::Conv1d conv{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+
+ private:
+  Activation act_;
+  double dropout_;
+};
+TORCH_MODULE(ConvLayer);
+
+// The layer stack with relative attention; usable alone (e.g. a scorer's
+// encoder over given hidden states).
+class DebertaV2EncoderImpl : public torch::nn::Module {
+ public:
+  explicit DebertaV2EncoderImpl(const DebertaV2Config& config);
+  // hidden [B,L,D], mask [B,L] (1 = real). hidden_states: input + each layer.
+  EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& mask,
+                        bool output_hidden_states = false);
+
+  torch::nn::ModuleList layer{nullptr};
+  torch::nn::Embedding rel_embeddings{nullptr};  // relative_attention only
+  torch::nn::LayerNorm LayerNorm{nullptr};       // norm_rel_ebd has "layer_norm" only
+  ConvLayer conv{nullptr};                       // conv_kernel_size > 0 only
+
+ private:
+  DebertaV2Config config_;
+  std::vector<DebertaV2Layer> layers_;
+};
+TORCH_MODULE(DebertaV2Encoder);
+
+class DebertaV2ModelImpl : public EncoderImpl {
+ public:
+  explicit DebertaV2ModelImpl(const DebertaV2Config& config);
+  EncoderOutput forward(const EncoderInput& input) override;
+  torch::Tensor embed_tokens(const torch::Tensor& input_ids) override;
+  int64_t hidden_size() const override { return config_.hidden_size; }
+  int64_t num_hidden_layers() const override { return config_.num_hidden_layers; }
+  const DebertaV2Config& config() const { return config_; }
+
+  DebertaV2Embeddings embeddings{nullptr};
+  DebertaV2Encoder encoder{nullptr};
+
+ private:
+  DebertaV2Config config_;
+};
+TORCH_MODULE(DebertaV2Model);
+
+}  // namespace gliclass::encoders

@@ -1,0 +1,63 @@
+// architecture_type -> model, and loading a model directory.
+#include "model/model.h"
+
+#include "gliclass/error.h"
+#include "io/checkpoint.h"
+#include "model/uni_encoder.h"
+
+namespace gliclass::model {
+namespace {
+
+using Builder = ModelPtr (*)(const io::GLiClassConfig&, const io::TensorFile*);
+
+struct Architecture {
+  const char* name;
+  Builder build;
+};
+
+ModelPtr build_uni_encoder(const io::GLiClassConfig& config, const io::TensorFile* shapes) {
+  return make_uni_encoder(config, shapes);
+}
+
+const Architecture kArchitectures[] = {
+    {"uni-encoder", build_uni_encoder},
+};
+
+}  // namespace
+
+const std::vector<std::string>& model_architectures() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& a : kArchitectures) out.emplace_back(a.name);
+    return out;
+  }();
+  return names;
+}
+
+ModelPtr make_model(const io::GLiClassConfig& config, const io::TensorFile* shapes) {
+  for (const auto& a : kArchitectures)
+    if (config.architecture_type == a.name) return a.build(config, shapes);
+  std::string known;
+  for (const auto& n : model_architectures()) known += (known.empty() ? "" : ", ") + n;
+  throw ModelError("model: unknown architecture_type (expected one of " + known + ", got \"" +
+                   config.architecture_type + "\")");
+}
+
+ModelPtr make_model(const io::GLiClassConfig& config) { return make_model(config, nullptr); }
+
+ModelPtr load_model(const std::filesystem::path& model_dir, const io::GLiClassConfig& config) {
+  auto file = io::open_checkpoint(model_dir);
+  auto model = make_model(config, file.get());
+  io::LoadOptions options;
+  options.prefix = "model.";
+  // GLiClassPreTrainedModel._keys_to_ignore_on_load_unexpected
+  options.ignore_unused = {"position_embeddings"};
+  {
+    torch::NoGradGuard no_grad;
+    io::load_weights(*model, *file, options);
+  }
+  model->eval();
+  return model;
+}
+
+}  // namespace gliclass::model

@@ -1,0 +1,42 @@
+// The input string of a uni-encoder model (reference.md §1):
+//   labels block  P = "<<LABEL>>l1<<LABEL>>l2...<<SEP>>" + prompt
+//   prompt_first: P + text + examples, otherwise: text + P + examples
+//   examples      "<<EXAMPLE>>" + text + " \nLabels:\n " + "a, b" ... then one "<<SEP>>"
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "gliclass/classifier.h"
+
+namespace gliclass::pipeline {
+
+inline constexpr const char* kLabelToken = "<<LABEL>>";
+inline constexpr const char* kSepToken = "<<SEP>>";
+inline constexpr const char* kExampleToken = "<<EXAMPLE>>";
+
+struct ByteRange {
+  size_t begin = 0;
+  size_t end = 0;  // one past the last byte
+  bool contains(size_t pos) const { return pos >= begin && pos < end; }
+};
+
+// The string and where its parts are, so truncation can cut the text (then
+// the examples) and never the labels block.
+struct UniEncoderPrompt {
+  std::string str;
+  ByteRange labels_block;  // labels, <<SEP>> and the task prompt
+  ByteRange text;
+  ByteRange examples;
+};
+
+std::string format_examples(const std::vector<Example>& examples);
+
+// "<<LABEL>>l1<<LABEL>>l2...<<SEP>>" + prompt
+std::string labels_block(const std::vector<std::string>& labels, const std::string& prompt);
+
+UniEncoderPrompt build_uni_encoder_prompt(const std::string& text, const std::vector<std::string>& labels,
+                                          const std::string& prompt, const std::vector<Example>& examples,
+                                          bool prompt_first);
+
+}  // namespace gliclass::pipeline

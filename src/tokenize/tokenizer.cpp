@@ -1,0 +1,65 @@
+#include "tokenize/tokenizer.h"
+
+#include "gliclass/error.h"
+
+namespace gliclass::tokenize {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Loader = std::unique_ptr<Tokenizer> (*)(const fs::path&);
+
+// What a directory may ship, in the order HF's AutoTokenizer prefers it
+// (the fast tokenizer.json first). Further formats are further rows.
+struct TokenizerFile {
+  const char* name;
+  Loader load;
+};
+const TokenizerFile kTokenizerFiles[] = {
+    {"tokenizer.json", &load_tokenizer_json},
+    {"spm.model", &load_sentencepiece},
+    {"spiece.model", &load_sentencepiece},
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::from_dir(const fs::path& dir) {
+  if (!fs::is_directory(dir))
+    throw ModelError("tokenize: tokenizer directory " + dir.string() + " does not exist");
+  std::string looked_for;
+  for (const auto& f : kTokenizerFiles) {
+    if (fs::exists(dir / f.name)) return f.load(dir);
+    looked_for += looked_for.empty() ? f.name : std::string(", ") + f.name;
+  }
+  std::string found;
+  for (const char* other : {"vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
+                            "tokenizer.model"}) {
+    if (fs::exists(dir / other)) found += std::string(found.empty() ? "" : ", ") + other;
+  }
+  throw ModelError("tokenize: no supported tokenizer files in " + dir.string() +
+                   " (expected one of " + looked_for + "; found " +
+                   (found.empty() ? "none of them" : found + ", which this build cannot load") +
+                   ")");
+}
+
+std::vector<int64_t> Tokenizer::encode_with_special_tokens(std::string_view text,
+                                                           size_t max_length) const {
+  std::vector<int64_t> prefix = prefix_ids();
+  std::vector<int64_t> suffix = suffix_ids();
+  Encoding enc = encode(text);
+  size_t body = enc.size();
+  // HF truncation=True (longest_first, one sequence): drop tokens from the
+  // right of the sequence, never the special tokens around it.
+  if (max_length > 0 && prefix.size() + body + suffix.size() > max_length) {
+    size_t specials = prefix.size() + suffix.size();
+    body = max_length > specials ? max_length - specials : 0;
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(prefix.size() + body + suffix.size());
+  ids.insert(ids.end(), prefix.begin(), prefix.end());
+  ids.insert(ids.end(), enc.ids.begin(), enc.ids.begin() + static_cast<std::ptrdiff_t>(body));
+  ids.insert(ids.end(), suffix.begin(), suffix.end());
+  return ids;
+}
+
+}  // namespace gliclass::tokenize
