@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev            # tensors, autograd, optimizers (LibTorch 1.13)
-  libsentencepiece-dev    # DeBERTa-v3 / T5 SentencePiece tokenizers
+  libopenblas0-pthread    # an optimised BLAS for LibTorch (Debian's default is netlib)
   nlohmann-json3-dev      # config.json, tokenizer.json, JSONL
   libcli11-dev            # the command line
   libcpp-httplib-dev      # the HTTP server
