@@ -47,8 +47,8 @@ std::string model_error_of(F&& f) {
   return {};
 }
 
-void expect_has(const std::string& msg, std::initializer_list<const char*> words) {
-  for (const char* w : words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
+void expect_has(const std::string& msg, const std::vector<std::string>& words) {
+  for (const auto& w : words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
 }
 
 void write_bytes(const fs::path& file, const std::string& bytes) {
@@ -183,7 +183,7 @@ TEST_F(CheckpointCorrupt, EachDefectIsNamed) {
   struct Case {
     const char* what;
     std::string bytes;
-    std::initializer_list<const char*> words;
+    std::vector<std::string> words;
   };
   const std::vector<Case> cases = {
       {"too small", "abcd", {"too small", "4 bytes"}},
@@ -356,7 +356,7 @@ Named net_tensors(const std::string& prefix = "") {
   return {{prefix + "fc.weight", torch::randn({2, 3})},
           {prefix + "fc.bias", torch::randn({2})},
           {prefix + "logit_scale", torch::tensor(0.75)},  // 0-d into a [1] parameter
-          {prefix + "counts", torch::tensor({7, 9})}};
+          {prefix + "counts", torch::tensor({7, 9}, torch::kLong)}};
 }
 
 }  // namespace
@@ -374,7 +374,7 @@ TEST_F(CheckpointLoad, CopiesEveryTensorAndConvertsDtype) {
     EXPECT_TRUE(torch::equal(net.fc->bias, tensors[1].second.to(type)));
     EXPECT_EQ(net.logit_scale.sizes().vec(), std::vector<int64_t>{1});
     EXPECT_FLOAT_EQ(net.logit_scale.item<float>(), 0.75f);
-    EXPECT_TRUE(torch::equal(net.counts, torch::tensor({7, 9})));
+    EXPECT_TRUE(torch::equal(net.counts, torch::tensor({7, 9}, torch::kLong)));
     EXPECT_TRUE(net.fc->weight.requires_grad());
   }
 }

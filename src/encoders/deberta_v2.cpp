@@ -1,11 +1,15 @@
 // DeBERTa-v2 / v3 (disentangled attention, He et al. 2021), with the
-// arithmetic of Hugging Face transformers 4.49 so outputs match to ~1e-6.
+// arithmetic of Hugging Face transformers 4.49, so outputs agree to float32
+// rounding (the goldens: <= 1.3e-5, the same as an fp64 run differs by).
 #include "encoders/deberta_v2.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <sstream>
+#include <type_traits>
+#include <utility>
 
 #include "gliclass/error.h"
 
@@ -18,43 +22,28 @@ const char* const kComponent = "deberta-v2 config";
   throw ModelError(std::string(kComponent) + ": " + what);
 }
 
-// Optional keys: absent or null keeps the default.
+// Optional keys: absent or null keeps the default; a wrong type is an error.
 const nlohmann::json* find_key(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return (it == j.end() || it->is_null()) ? nullptr : &*it;
 }
 
-void read(const nlohmann::json& j, const char* key, int64_t& out) {
+template <typename T>
+void read(const nlohmann::json& j, const char* key, T& out) {
   const auto* v = find_key(j, key);
   if (!v) return;
-  if (v->is_number_integer()) {
-    out = v->get<int64_t>();
-  } else if (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()) {
-    out = static_cast<int64_t>(v->get<double>());
-  } else {
-    config_error(std::string("'") + key + "' must be an integer (got " + v->dump() + ")");
+  const char* kind = "a string";
+  bool ok = v->is_string();
+  if constexpr (std::is_same_v<T, bool>) {
+    kind = "true or false", ok = v->is_boolean();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    kind = "an integer";
+    ok = v->is_number_integer() || (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>());
+  } else if constexpr (std::is_same_v<T, double>) {
+    kind = "a number", ok = v->is_number();
   }
-}
-
-void read(const nlohmann::json& j, const char* key, double& out) {
-  const auto* v = find_key(j, key);
-  if (!v) return;
-  if (!v->is_number()) config_error(std::string("'") + key + "' must be a number (got " + v->dump() + ")");
-  out = v->get<double>();
-}
-
-void read(const nlohmann::json& j, const char* key, bool& out) {
-  const auto* v = find_key(j, key);
-  if (!v) return;
-  if (!v->is_boolean()) config_error(std::string("'") + key + "' must be true or false (got " + v->dump() + ")");
-  out = v->get<bool>();
-}
-
-void read(const nlohmann::json& j, const char* key, std::string& out) {
-  const auto* v = find_key(j, key);
-  if (!v) return;
-  if (!v->is_string()) config_error(std::string("'") + key + "' must be a string (got " + v->dump() + ")");
-  out = v->get<std::string>();
+  if (!ok) config_error(std::string("'") + key + "' must be " + kind + " (got " + v->dump() + ")");
+  out = v->get<T>();
 }
 
 std::string trimmed_lower(std::string s) {
@@ -71,15 +60,9 @@ void read_list(const nlohmann::json& j, const char* key, std::vector<std::string
   if (!v) return;
   out.clear();
   if (v->is_string()) {
-    std::string s = v->get<std::string>();
-    size_t start = 0;
-    while (true) {
-      size_t bar = s.find('|', start);
-      std::string item = trimmed_lower(s.substr(start, bar == std::string::npos ? bar : bar - start));
-      if (!item.empty()) out.push_back(item);
-      if (bar == std::string::npos) break;
-      start = bar + 1;
-    }
+    std::stringstream parts(v->get<std::string>());
+    for (std::string item; std::getline(parts, item, '|');)
+      if (!(item = trimmed_lower(item)).empty()) out.push_back(item);
   } else if (v->is_array()) {
     for (const auto& item : *v) {
       if (!item.is_string())
@@ -93,10 +76,6 @@ void read_list(const nlohmann::json& j, const char* key, std::vector<std::string
 
 bool contains(const std::vector<std::string>& v, const char* s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-void require_positive(int64_t value, const char* key) {
-  if (value <= 0) config_error(std::string("'") + key + "' must be positive (got " + std::to_string(value) + ")");
 }
 
 // HF's inference-time dropout is a no-op; training uses the module's mode.
@@ -114,11 +93,15 @@ double lowest_value(torch::ScalarType dtype) {
   }
 }
 
+torch::nn::LayerNorm layer_norm(const DebertaV2Config& config) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
+}
+
 // HF _init_weights: Linear / Embedding ~ N(0, initializer_range), zero bias
 // and padding row; LayerNorm keeps (1, 0). Checkpoints overwrite all of it.
 void init_weights(torch::nn::Module& root, double std) {
   torch::NoGradGuard no_grad;
-  for (auto& m : root.modules()) {
+  for (auto& m : root.modules(/*include_self=*/false)) {
     if (auto* lin = m->as<torch::nn::Linear>()) {
       lin->weight.normal_(0.0, std);
       if (lin->bias.defined()) lin->bias.zero_();
@@ -168,45 +151,37 @@ DebertaV2Config DebertaV2Config::from_json(const nlohmann::json& j) {
 }
 
 void DebertaV2Config::validate() const {
-  require_positive(vocab_size, "vocab_size");
-  require_positive(hidden_size, "hidden_size");
-  require_positive(num_attention_heads, "num_attention_heads");
-  require_positive(intermediate_size, "intermediate_size");
-  require_positive(max_position_embeddings, "max_position_embeddings");
-  if (num_hidden_layers < 0)
-    config_error("'num_hidden_layers' must be >= 0 (got " + std::to_string(num_hidden_layers) + ")");
-  if (type_vocab_size < 0)
-    config_error("'type_vocab_size' must be >= 0 (got " + std::to_string(type_vocab_size) + ")");
+  auto got = [](auto v) { return " (got " + std::to_string(v) + ")"; };
+  for (auto [value, key] : {std::pair{vocab_size, "vocab_size"}, {hidden_size, "hidden_size"},
+                            {num_attention_heads, "num_attention_heads"}, {intermediate_size, "intermediate_size"},
+                            {max_position_embeddings, "max_position_embeddings"}})
+    if (value <= 0) config_error(std::string("'") + key + "' must be positive" + got(value));
+  for (auto [value, key] : {std::pair{num_hidden_layers, "num_hidden_layers"}, {type_vocab_size, "type_vocab_size"},
+                            {embedding_size, "embedding_size"}, {attention_head_size, "attention_head_size"}})
+    if (value < 0) config_error(std::string("'") + key + "' must be >= 0" + got(value));
   if (attention_head_size == 0 && hidden_size % num_attention_heads != 0)
     config_error("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
                  std::to_string(num_attention_heads) + ", got " + std::to_string(hidden_size) + ")");
-  if (attention_head_size < 0)
-    config_error("'attention_head_size' must be positive (got " + std::to_string(attention_head_size) + ")");
   // HF's attention output projection is hidden x hidden: the heads must tile hidden_size.
   if (attention_head_size > 0 && attention_head_size * num_attention_heads != hidden_size)
     config_error("attention_head_size * num_attention_heads must equal hidden_size (expected " +
                  std::to_string(hidden_size) + ", got " + std::to_string(attention_head_size * num_attention_heads) + ")");
-  if (embedding_size < 0)
-    config_error("'embedding_size' must be positive (got " + std::to_string(embedding_size) + ")");
-  if (layer_norm_eps <= 0) config_error("'layer_norm_eps' must be positive (got " + std::to_string(layer_norm_eps) + ")");
+  if (layer_norm_eps <= 0) config_error("'layer_norm_eps' must be positive" + got(layer_norm_eps));
   for (double p : {hidden_dropout_prob, attention_probs_dropout_prob})
-    if (p < 0 || p >= 1) config_error("dropout probabilities must be in [0, 1) (got " + std::to_string(p) + ")");
+    if (p < 0 || p >= 1) config_error("dropout probabilities must be in [0, 1)" + got(p));
   for (const auto& t : pos_att_type)
     if (t != "c2p" && t != "p2c") config_error("unknown pos_att_type entry '" + t + "' (expected c2p or p2c)");
   for (const auto& t : norm_rel_ebd)
     if (t != "layer_norm" && t != "none")
       config_error("unknown norm_rel_ebd entry '" + t + "' (expected layer_norm or none)");
-  if (relative_attention && position_buckets > 0) {
-    // make_log_bucket_position divides by log((max_relative_positions - 1) / (buckets / 2)).
-    int64_t mid = position_buckets / 2;
-    if (mid < 1 || resolved_max_relative_positions() - 1 <= mid)
-      config_error("position_buckets needs max_relative_positions - 1 > position_buckets / 2 (got buckets " +
-                   std::to_string(position_buckets) + ", max_relative_positions " +
-                   std::to_string(resolved_max_relative_positions()) + ")");
-  }
+  // make_log_bucket_position divides by log((max_relative_positions - 1) / (buckets / 2)).
+  if (relative_attention && position_buckets > 0 &&
+      (position_buckets < 2 || resolved_max_relative_positions() - 1 <= position_buckets / 2))
+    config_error("position_buckets needs max_relative_positions - 1 > position_buckets / 2 (got buckets " +
+                 std::to_string(position_buckets) + ", max_relative_positions " +
+                 std::to_string(resolved_max_relative_positions()) + ")");
   if (conv_kernel_size > 0) {
-    if (conv_kernel_size % 2 == 0)
-      config_error("'conv_kernel_size' must be odd (got " + std::to_string(conv_kernel_size) + ")");
+    if (conv_kernel_size % 2 == 0) config_error("'conv_kernel_size' must be odd" + got(conv_kernel_size));
     if (conv_groups <= 0 || hidden_size % conv_groups != 0)
       config_error("hidden_size is not a multiple of conv_groups (expected a multiple of " +
                    std::to_string(conv_groups) + ", got " + std::to_string(hidden_size) + ")");
@@ -282,20 +257,17 @@ DebertaV2EmbeddingsImpl::DebertaV2EmbeddingsImpl(const DebertaV2Config& config)
   if (emb != config.hidden_size)
     embed_proj = register_module(
         "embed_proj", torch::nn::Linear(torch::nn::LinearOptions(emb, config.hidden_size).bias(false)));
-  LayerNorm = register_module(
-      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  LayerNorm = register_module("LayerNorm", layer_norm(config));
   init_weights(*this, config.initializer_range);
 }
 
 torch::Tensor DebertaV2EmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
                                                const torch::Tensor& inputs_embeds, const torch::Tensor& mask) {
   auto x = inputs_embeds.defined() ? inputs_embeds : word_embeddings(input_ids);
-  const int64_t length = x.size(1);
-  if (position_embeddings)
-    x = x + position_embeddings(torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(x.device())));
+  const auto longs = torch::TensorOptions().dtype(torch::kLong).device(x.device());
+  if (position_embeddings) x = x + position_embeddings(torch::arange(x.size(1), longs));
   if (token_type_embeddings)
-    x = x + token_type_embeddings(token_type_ids.defined() ? token_type_ids
-                                                           : torch::zeros({x.size(0), length}, torch::TensorOptions().dtype(torch::kLong).device(x.device())));
+    x = x + token_type_embeddings(token_type_ids.defined() ? token_type_ids : torch::zeros({x.size(0), x.size(1)}, longs));
   if (embed_proj) x = embed_proj(x);
   x = LayerNorm(x);
   if (mask.defined()) x = x * mask.unsqueeze(2).to(x.scalar_type());
@@ -375,8 +347,7 @@ torch::Tensor DisentangledSelfAttentionImpl::relative_bias(const torch::Tensor& 
 DebertaV2OutputImpl::DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config)
     : dropout_(config.hidden_dropout_prob) {
   dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
-  LayerNorm = register_module(
-      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  LayerNorm = register_module("LayerNorm", layer_norm(config));
 }
 
 torch::Tensor DebertaV2OutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
@@ -418,8 +389,7 @@ ConvLayerImpl::ConvLayerImpl(const DebertaV2Config& config)
   conv = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(config.hidden_size, config.hidden_size, k)
                                                        .padding((k - 1) / 2)
                                                        .groups(config.conv_groups)));
-  LayerNorm = register_module(
-      "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+  LayerNorm = register_module("LayerNorm", layer_norm(config));
 }
 
 // out = LN(residual + act(conv(embeddings) with padding rows zeroed)) * mask
@@ -444,8 +414,7 @@ DebertaV2EncoderImpl::DebertaV2EncoderImpl(const DebertaV2Config& config) : conf
     rel_embeddings =
         register_module("rel_embeddings", torch::nn::Embedding(2 * config.relative_span(), config.hidden_size));
   if (config.layer_norm_rel_embeddings())
-    LayerNorm = register_module(
-        "LayerNorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps)));
+    LayerNorm = register_module("LayerNorm", layer_norm(config));
   if (config.conv_kernel_size > 0) conv = register_module("conv", ConvLayer(config));
   init_weights(*this, config.initializer_range);
 }
@@ -453,9 +422,13 @@ DebertaV2EncoderImpl::DebertaV2EncoderImpl(const DebertaV2Config& config) : conf
 EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,
                                             bool output_hidden_states) {
   const int64_t length = hidden.size(1);
+  EncoderOutput out;
+  if (output_hidden_states) out.hidden_states.push_back(hidden);
+  out.last_hidden_state = hidden;
+  if (length == 0) return out;
   // HF's pairwise mask m_i * m_j; skipped when nothing is padded (same result).
   torch::Tensor masked_out;
-  auto real = mask.to(torch::kBool);
+  auto real = mask.defined() ? mask.to(torch::kBool) : torch::ones({hidden.size(0), length}, hidden.options().dtype(torch::kBool));
   if (!real.all().item<bool>())
     masked_out = real.unsqueeze(1).unsqueeze(2).logical_and(real.unsqueeze(1).unsqueeze(3)).logical_not();
 
@@ -467,12 +440,10 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
     if (LayerNorm) rel_rows = LayerNorm(rel_rows);  // per row, so slicing first is exact
   }
 
-  EncoderOutput out;
-  if (output_hidden_states) out.hidden_states.push_back(hidden);
   torch::Tensor x = hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->forward(x, masked_out, rel, rel_rows);
-    if (i == 0 && conv) x = conv(hidden, x, mask);
+    if (i == 0 && conv) x = conv(hidden, x, real);
     if (output_hidden_states) out.hidden_states.push_back(x);
   }
   out.last_hidden_state = x;
@@ -490,39 +461,47 @@ torch::Tensor DebertaV2ModelImpl::embed_tokens(const torch::Tensor& input_ids) {
   return embeddings->word_embeddings(input_ids);
 }
 
-EncoderOutput DebertaV2ModelImpl::forward(const EncoderInput& in) {
+namespace {
+
+// Shapes and id ranges of one call; InputError names the tensor.
+void check_input(const EncoderInput& in, const DebertaV2Config& config) {
   const bool has_ids = in.input_ids.defined(), has_embeds = in.inputs_embeds.defined();
   if (has_ids == has_embeds)
-    throw InputError("deberta-v2: give exactly one of input_ids and inputs_embeds (got " +
-                     std::string(has_ids ? "both" : "neither") + ")");
-  if (has_ids && in.input_ids.dim() != 2)
-    throw InputError("deberta-v2: input_ids must be [batch, length] (got " + std::to_string(in.input_ids.dim()) +
-                     " dimensions)");
-  if (has_embeds && (in.inputs_embeds.dim() != 3 || in.inputs_embeds.size(2) != config_.word_embedding_size()))
-    throw InputError("deberta-v2: inputs_embeds must be [batch, length, " +
-                     std::to_string(config_.word_embedding_size()) + "] (got " +
-                     c10::str(in.inputs_embeds.sizes()) + ")");
-  const auto ref = has_ids ? in.input_ids : in.inputs_embeds;
+    throw InputError(std::string("deberta-v2: give exactly one of input_ids and inputs_embeds (got ") +
+                     (has_ids ? "both" : "neither") + ")");
+  const auto& ref = has_ids ? in.input_ids : in.inputs_embeds;
+  if (ref.dim() != (has_ids ? 2 : 3) || (has_embeds && ref.size(2) != config.word_embedding_size()))
+    throw InputError(std::string("deberta-v2: ") + (has_ids ? "input_ids must be [batch, length]" :
+                     "inputs_embeds must be [batch, length, " + std::to_string(config.word_embedding_size()) + "]") +
+                     " (got " + c10::str(ref.sizes()) + ")");
   const int64_t batch = ref.size(0), length = ref.size(1);
-  auto check_2d = [&](const torch::Tensor& t, const char* name) {
-    if (t.defined() && (t.dim() != 2 || t.size(0) != batch || t.size(1) != length))
+  if (length == 0) throw InputError("deberta-v2: empty sequence (expected length >= 1)");
+  if (config.position_biased_input && length > config.max_position_embeddings)
+    throw InputError("deberta-v2: sequence too long for absolute positions (expected <= " +
+                     std::to_string(config.max_position_embeddings) + ", got " + std::to_string(length) + ")");
+  auto check = [&](const torch::Tensor& t, const char* name, int64_t limit) {
+    if (!t.defined()) return;
+    if (t.dim() != 2 || t.size(0) != batch || t.size(1) != length)
       throw InputError(std::string("deberta-v2: ") + name + " must be [" + std::to_string(batch) + ", " +
                        std::to_string(length) + "] (got " + c10::str(t.sizes()) + ")");
+    if (limit <= 0) return;
+    auto bad = t.lt(0) | t.ge(limit);
+    if (bad.any().item<bool>())
+      throw InputError(std::string("deberta-v2: ") + name + " value out of range (expected 0.." +
+                       std::to_string(limit - 1) + ", got " + std::to_string(t.masked_select(bad)[0].item<int64_t>()) + ")");
   };
-  check_2d(in.attention_mask, "attention_mask");
-  check_2d(in.token_type_ids, "token_type_ids");
-  if (config_.position_biased_input && length > config_.max_position_embeddings)
-    throw InputError("deberta-v2: sequence too long for absolute positions (expected <= " +
-                     std::to_string(config_.max_position_embeddings) + ", got " + std::to_string(length) + ")");
-  if (length == 0) throw InputError("deberta-v2: empty sequence (expected length >= 1)");
-  if (has_ids && (in.input_ids.lt(0) | in.input_ids.ge(config_.vocab_size)).any().item<bool>()) {
-    auto bad = in.input_ids.masked_select(in.input_ids.lt(0) | in.input_ids.ge(config_.vocab_size));
-    throw InputError("deberta-v2: token id out of range (expected 0.." + std::to_string(config_.vocab_size - 1) +
-                     ", got " + std::to_string(bad[0].item<int64_t>()) + ")");
-  }
-  auto mask = in.attention_mask.defined()
-                  ? in.attention_mask
-                  : torch::ones({batch, length}, torch::TensorOptions().dtype(torch::kLong).device(ref.device()));
+  check(in.input_ids, "input_ids", config.vocab_size);
+  check(in.attention_mask, "attention_mask", 0);
+  check(in.token_type_ids, "token_type_ids", config.type_vocab_size);
+}
+
+}  // namespace
+
+EncoderOutput DebertaV2ModelImpl::forward(const EncoderInput& in) {
+  check_input(in, config_);
+  const auto& ref = in.input_ids.defined() ? in.input_ids : in.inputs_embeds;
+  auto mask = in.attention_mask.defined() ? in.attention_mask
+                                          : torch::ones({ref.size(0), ref.size(1)}, ref.options().dtype(torch::kLong));
   auto hidden = embeddings(in.input_ids, in.token_type_ids, in.inputs_embeds, mask);
   return encoder(hidden, mask, in.output_hidden_states);
 }

@@ -3,7 +3,9 @@
 #include "io/checkpoint.h"
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "gliclass/error.h"

@@ -31,7 +31,7 @@ class TorchBinFile final : public TensorFile {
       throw;
     } catch (const std::exception& e) {
       fail(std::string("cannot read it as a torch.save zip archive (") + first_line(e.what()) +
-           ")");
+           "); pre-1.6 legacy torch.save files are not supported");
     }
     if (!root.isGenericDict()) fail("the pickled object is a " + root.tagKind() + ", not a state_dict");
     for (const auto& item : root.toGenericDict()) {

@@ -1,0 +1,435 @@
+// DeBERTa-v2 backbone: config parsing, module names, parity with the HF
+// outputs stored in the golden cases, and batch invariance.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "encoders/deberta_v2.h"
+#include "encoders/encoder.h"
+#include "gliclass/error.h"
+#include "io/checkpoint.h"
+#include "test_util.h"
+
+namespace gliclass::encoders {
+namespace {
+
+using nlohmann::json;
+namespace gt = gliclass::testing;
+
+const char* const kPrefix = "model.encoder_model.";
+
+torch::Tensor ids_tensor(const json& ids) {
+  return torch::tensor(ids.get<std::vector<int64_t>>(), torch::kLong).unsqueeze(0);
+}
+
+// A nested JSON array of numbers as a float tensor (shape from the nesting).
+torch::Tensor json_tensor(const json& j) {
+  std::vector<int64_t> shape;
+  for (const json* p = &j; p->is_array(); p = &(*p)[0]) shape.push_back(static_cast<int64_t>(p->size()));
+  std::vector<float> flat;
+  std::function<void(const json&)> walk = [&](const json& v) {
+    if (!v.is_array()) return flat.push_back(v.get<float>());
+    for (const auto& x : v) walk(x);
+  };
+  walk(j);
+  return torch::tensor(flat).reshape(shape);
+}
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+struct LoadedCase {
+  json config;  // the GLiClass config.json
+  json cases;   // cases.json
+  std::shared_ptr<DebertaV2ModelImpl> model;
+  std::unique_ptr<io::TensorFile> weights;
+};
+
+LoadedCase load_case(const std::string& name) {
+  LoadedCase c;
+  auto dir = gt::golden_dir() / name;
+  c.config = gt::read_json(dir / "config.json");
+  c.cases = gt::read_json(dir / "cases.json");
+  auto encoder = make_encoder(c.config.at("encoder_config"));
+  c.model = std::dynamic_pointer_cast<DebertaV2ModelImpl>(encoder);
+  if (!c.model) throw std::runtime_error("test: " + name + " did not build a DebertaV2Model");
+  c.weights = io::open_checkpoint(dir);
+  io::LoadOptions options;
+  options.prefix = kPrefix;
+  options.ignore_unused = {"position_embeddings"};
+  io::load_weights(*c.model, *c.weights, options);
+  c.model->eval();
+  return c;
+}
+
+// The reference's segment ids (GLiClassUniEncoder._create_segment_ids) for
+// one row: 1 from the first <<SEP>> (argmax, so 0 if absent); with an
+// example token, everything from argmin(ids == <<EXAMPLE>>) on is 2.
+torch::Tensor segment_ids(const std::vector<int64_t>& ids, int64_t sep, int64_t example) {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  int64_t text_start = 0, example_start = 0;
+  bool has_example = false;
+  for (int64_t i = n - 1; i >= 0; --i) {
+    if (ids[i] == sep) text_start = i;
+    if (ids[i] == example) has_example = true;
+    if (ids[i] != example) example_start = i;
+  }
+  std::vector<int64_t> seg(n, 0);
+  if (has_example) {
+    for (int64_t i = text_start; i < example_start; ++i) seg[i] = 1;
+    for (int64_t i = example_start; i < n; ++i) seg[i] = 2;
+  } else {
+    for (int64_t i = text_start; i < n; ++i) seg[i] = 1;
+  }
+  return torch::tensor(seg, torch::kLong).unsqueeze(0);
+}
+
+// The encoder input of one golden input: ids, or (use_segment_embeddings)
+// the word embeddings plus the checkpoint's segment embeddings.
+EncoderInput golden_input(const LoadedCase& c, const json& input, bool hidden_states) {
+  EncoderInput in;
+  auto ids = ids_tensor(input.at("input_ids"));
+  in.attention_mask = torch::ones_like(ids);
+  in.output_hidden_states = hidden_states;
+  if (c.config.value("use_segment_embeddings", false)) {
+    auto seg = segment_ids(input.at("input_ids").get<std::vector<int64_t>>(),
+                           c.config.at("text_token_index").get<int64_t>(),
+                           c.config.at("example_token_index").get<int64_t>());
+    auto table = c.weights->get("model.segment_embeddings.weight");
+    in.inputs_embeds = c.model->embed_tokens(ids) + table.index({seg});
+  } else {
+    in.input_ids = ids;
+  }
+  return in;
+}
+
+std::vector<std::string> deberta_cases() { return gt::golden_cases("uni-encoder", "deberta"); }
+
+// Cases with per-input reference outputs ("same_model_as" cases have none:
+// they reuse another case's model, which is checked under its own name).
+bool has_inputs(const LoadedCase& c) {
+  return c.cases.contains("inputs") && !c.cases.at("inputs").empty() &&
+         c.cases.at("inputs").at(0).contains("intermediates");
+}
+
+DebertaV2Config tiny_config() {
+  return DebertaV2Config::from_json(json{{"vocab_size", 50},
+                                         {"hidden_size", 16},
+                                         {"num_hidden_layers", 2},
+                                         {"num_attention_heads", 2},
+                                         {"intermediate_size", 24},
+                                         {"relative_attention", true},
+                                         {"position_biased_input", false},
+                                         {"pos_att_type", "p2c|c2p"},
+                                         {"share_att_key", true},
+                                         {"norm_rel_ebd", "layer_norm"},
+                                         {"position_buckets", 8},
+                                         {"max_relative_positions", 32}});
+}
+
+// ---------------------------------------------------------------- config
+
+TEST(DebertaV2Config, PosAttTypeAsStringOrList) {
+  auto a = DebertaV2Config::from_json(json{{"pos_att_type", "P2C | c2p"}});
+  EXPECT_EQ(a.pos_att_type, (std::vector<std::string>{"p2c", "c2p"}));
+  EXPECT_TRUE(a.has_c2p());
+  EXPECT_TRUE(a.has_p2c());
+  auto b = DebertaV2Config::from_json(json{{"pos_att_type", json::array({"c2p"})}});
+  EXPECT_EQ(b.pos_att_type, (std::vector<std::string>{"c2p"}));
+  EXPECT_TRUE(b.has_c2p());
+  EXPECT_FALSE(b.has_p2c());
+  auto c = DebertaV2Config::from_json(json{{"pos_att_type", nullptr}});
+  EXPECT_TRUE(c.pos_att_type.empty());
+}
+
+TEST(DebertaV2Config, DefaultsAndDerivedSizes) {
+  auto c = DebertaV2Config::from_json(json{{"hidden_size", 32}, {"num_attention_heads", 4}, {"relative_attention", true}});
+  EXPECT_EQ(c.head_size(), 8);
+  EXPECT_EQ(c.word_embedding_size(), 32);
+  EXPECT_EQ(c.resolved_max_relative_positions(), 512);  // -1 -> max_position_embeddings
+  EXPECT_EQ(c.relative_span(), 512);
+  EXPECT_EQ(c.hidden_act, "gelu");
+  EXPECT_TRUE(c.position_biased_input);
+  EXPECT_FALSE(c.layer_norm_rel_embeddings());
+  auto b = DebertaV2Config::from_json(
+      json{{"relative_attention", true}, {"position_buckets", 256}, {"embedding_size", 128}, {"norm_rel_ebd", "layer_norm"}});
+  EXPECT_EQ(b.relative_span(), 256);
+  EXPECT_EQ(b.word_embedding_size(), 128);
+  EXPECT_TRUE(b.layer_norm_rel_embeddings());
+}
+
+void expect_model_error(const json& j, const std::string& fragment) {
+  try {
+    DebertaV2Config::from_json(j);
+    ADD_FAILURE() << "no error for " << j.dump();
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+TEST(DebertaV2Config, InvalidValuesAreModelErrors) {
+  expect_model_error(json{{"hidden_size", 30}, {"num_attention_heads", 4}}, "not a multiple of num_attention_heads");
+  expect_model_error(json{{"hidden_size", "big"}}, "'hidden_size' must be an integer");
+  expect_model_error(json{{"pos_att_type", "c2p|p2p"}}, "unknown pos_att_type entry 'p2p'");
+  expect_model_error(json{{"hidden_act", "gelu_magic"}}, "unknown activation 'gelu_magic'");
+  expect_model_error(json{{"norm_rel_ebd", "batch_norm"}}, "unknown norm_rel_ebd entry");
+  expect_model_error(json{{"relative_attention", "yes"}}, "must be true or false");
+  expect_model_error(json{{"conv_kernel_size", 4}}, "must be odd");
+  expect_model_error(json{{"num_attention_heads", 0}}, "must be positive");
+  expect_model_error(json::array(), "expected a JSON object");
+}
+
+TEST(DebertaV2Registry, UnknownModelTypeListsKnownOnes) {
+  try {
+    make_encoder(json{{"model_type", "gpt-17"}});
+    ADD_FAILURE() << "no error";
+  } catch (const ModelError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("gpt-17"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("deberta-v2"), std::string::npos) << msg;
+  }
+  auto def = make_encoder(json{{"hidden_size", 16}, {"num_attention_heads", 2}, {"num_hidden_layers", 1},
+                               {"intermediate_size", 8}, {"vocab_size", 10}});
+  EXPECT_NE(std::dynamic_pointer_cast<DebertaV2ModelImpl>(def), nullptr);  // model_type defaults to deberta-v2
+}
+
+// ---------------------------------------------------------- module names
+
+TEST(DebertaV2Model, ParameterNamesFollowHuggingFace) {
+  auto config = tiny_config();
+  config.share_att_key = false;
+  config.conv_kernel_size = 3;
+  config.embedding_size = 8;
+  config.type_vocab_size = 2;
+  config.position_biased_input = true;
+  DebertaV2ModelImpl model(config);
+  std::set<std::string> names;
+  for (const auto& p : model.named_parameters()) names.insert(p.key());
+  for (const char* expected :
+       {"embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+        "embeddings.token_type_embeddings.weight", "embeddings.embed_proj.weight", "embeddings.LayerNorm.weight",
+        "encoder.layer.0.attention.self.query_proj.weight", "encoder.layer.1.attention.self.pos_key_proj.bias",
+        "encoder.layer.1.attention.self.pos_query_proj.weight", "encoder.layer.0.attention.output.dense.weight",
+        "encoder.layer.0.attention.output.LayerNorm.bias", "encoder.layer.0.intermediate.dense.weight",
+        "encoder.layer.0.output.LayerNorm.bias", "encoder.rel_embeddings.weight", "encoder.LayerNorm.weight",
+        "encoder.conv.conv.weight", "encoder.conv.LayerNorm.bias"})
+    EXPECT_TRUE(names.count(expected)) << expected;
+  EXPECT_EQ(model.encoder->rel_embeddings->weight.size(0), 16);  // 2 * position_buckets
+  EXPECT_EQ(names.size(), model.parameters().size());
+  EXPECT_TRUE(model.named_buffers().is_empty());
+}
+
+TEST(DebertaV2Model, NamesEqualEveryGoldenCheckpoint) {
+  GLICLASS_REQUIRE_GOLDEN();
+  for (const auto& name : deberta_cases()) {
+    auto config = gt::read_json(gt::golden_dir() / name / "config.json");
+    auto model = make_encoder(config.at("encoder_config"));
+    auto file = io::open_checkpoint(gt::golden_dir() / name);
+    std::set<std::string> in_file, in_module;
+    for (const auto& n : file->names())
+      if (n.rfind(kPrefix, 0) == 0) in_file.insert(n.substr(std::string(kPrefix).size()));
+    for (const auto& p : model->named_parameters()) {
+      in_module.insert(p.key());
+      ASSERT_TRUE(in_file.count(p.key())) << name << ": " << p.key();
+      EXPECT_EQ(file->shape(kPrefix + p.key()), p.value().sizes().vec()) << name << ": " << p.key();
+    }
+    EXPECT_EQ(in_file, in_module) << name;
+  }
+}
+
+// ---------------------------------------------------------------- parity
+
+TEST(DebertaV2Golden, LastHiddenStateMatchesReference) {
+  GLICLASS_REQUIRE_GOLDEN();
+  torch::NoGradGuard no_grad;
+  int checked = 0;
+  for (const auto& name : deberta_cases()) {
+    auto c = load_case(name);
+    if (!has_inputs(c)) continue;
+    ++checked;
+    const auto& input = c.cases.at("inputs").at(0);
+    auto expected = json_tensor(input.at("intermediates").at("encoder_model").at(0).at("last_hidden_state"));
+    auto out = c.model->forward(golden_input(c, input, true));
+    ASSERT_EQ(out.last_hidden_state.sizes(), expected.sizes()) << name;
+    double diff = max_abs_diff(out.last_hidden_state, expected);
+    std::cout << "[ deberta ] " << name << ": last_hidden_state max |diff| = " << diff << " (L="
+              << expected.size(1) << ")\n";
+    EXPECT_LE(diff, 1e-4) << name;
+    // HF's hidden_states tuple: embeddings + one per layer, the last = output.
+    ASSERT_EQ(out.hidden_states.size(), static_cast<size_t>(c.model->num_hidden_layers() + 1)) << name;
+    EXPECT_TRUE(torch::equal(out.hidden_states.back(), out.last_hidden_state)) << name;
+  }
+  EXPECT_GT(checked, 0) << "no uni-encoder deberta golden case with inputs";
+}
+
+// encoder_layer_id cases: hidden_states[id] is what the heads read. With
+// "first" pooling and class tokens, the pooler output is H[id][0] and the
+// class features are H[id] at the <<LABEL>> positions.
+TEST(DebertaV2Golden, SelectedLayerMatchesReference) {
+  GLICLASS_REQUIRE_GOLDEN();
+  torch::NoGradGuard no_grad;
+  int checked = 0;
+  for (const auto& name : deberta_cases()) {
+    auto c = load_case(name);
+    int64_t layer_id = c.config.value("encoder_layer_id", -1);
+    if (layer_id < 0 || !has_inputs(c)) continue;
+    ASSERT_EQ(c.config.value("pooling_strategy", "first"), "first") << name;
+    const auto& input = c.cases.at("inputs").at(0);
+    const auto& inter = input.at("intermediates");
+    auto out = c.model->forward(golden_input(c, input, true));
+    auto h = out.hidden_states.at(layer_id);
+    double diff = max_abs_diff(h.select(1, 0), json_tensor(inter.at("pooler").at(0).at("output")));
+    if (c.config.value("class_token_pooling", "first") == "first" && c.config.value("embed_class_token", true)) {
+      auto ids = ids_tensor(input.at("input_ids"));
+      auto positions = (ids[0] == c.config.at("class_token_index").get<int64_t>()).nonzero().squeeze(1);
+      auto expected = json_tensor(inter.at("classes_projector").at(0).at("input"));
+      auto got = h[0].index_select(0, positions).unsqueeze(0);
+      ASSERT_EQ(got.sizes(), expected.sizes()) << name;
+      diff = std::max(diff, max_abs_diff(got, expected));
+    }
+    std::cout << "[ deberta ] " << name << ": hidden_states[" << layer_id << "] max |diff| = " << diff << "\n";
+    EXPECT_LE(diff, 1e-4) << name;
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no golden case sets encoder_layer_id";
+}
+
+// ------------------------------------------------------- batch invariance
+
+// Right-pads rows into one batch and checks each row's real positions
+// against the row run alone; returns the largest difference.
+double batch_invariance_diff(DebertaV2ModelImpl& model, const std::vector<torch::Tensor>& rows, int64_t pad_id,
+                             bool with_token_types) {
+  int64_t longest = 0;
+  for (const auto& r : rows) longest = std::max(longest, r.size(0));
+  auto ids = torch::full({static_cast<int64_t>(rows.size()), longest}, pad_id, torch::kLong);
+  auto mask = torch::zeros_like(ids);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ids[i].narrow(0, 0, rows[i].size(0)).copy_(rows[i]);
+    mask[i].narrow(0, 0, rows[i].size(0)).fill_(1);
+  }
+  auto types = with_token_types ? (torch::arange(longest) % 2).expand({ids.size(0), longest}).contiguous() : torch::Tensor();
+  EncoderInput batch{ids, mask, types, {}, true};
+  auto together = model.forward(batch);
+  double worst = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t n = rows[i].size(0);
+    EncoderInput one{rows[i].unsqueeze(0), torch::ones({1, n}, torch::kLong),
+                     with_token_types ? types.narrow(0, 0, 1).narrow(1, 0, n) : torch::Tensor(), {}, true};
+    auto alone = model.forward(one);
+    for (size_t k = 0; k < alone.hidden_states.size(); ++k)
+      worst = std::max(worst, max_abs_diff(together.hidden_states[k][i].narrow(0, 0, n), alone.hidden_states[k][0]));
+  }
+  return worst;
+}
+
+TEST(DebertaV2Batch, PaddedRowsMatchAloneOnGoldenCases) {
+  GLICLASS_REQUIRE_GOLDEN();
+  torch::NoGradGuard no_grad;
+  for (const auto& name : deberta_cases()) {
+    auto c = load_case(name);
+    // The segment case feeds inputs_embeds: InputsEmbedsPathMatchesIdsPath covers that path.
+    if (!has_inputs(c) || c.config.value("use_segment_embeddings", false)) continue;
+    std::vector<torch::Tensor> rows;  // the first inputs: several lengths, kept short for speed
+    for (const auto& input : c.cases.at("inputs")) {
+      rows.push_back(ids_tensor(input.at("input_ids"))[0]);
+      if (rows.size() == 4) break;
+    }
+    int64_t pad = c.config.at("encoder_config").value("pad_token_id", 0);
+    double diff = batch_invariance_diff(*c.model, rows, pad, false);
+    std::cout << "[ deberta ] " << name << ": batch vs alone max |diff| = " << diff << "\n";
+    EXPECT_LE(diff, 1e-5) << name;
+  }
+}
+
+// Every optional part at once (absolute positions, token types, embed_proj,
+// conv layer, separate position projections, log buckets) with random weights.
+TEST(DebertaV2Batch, PaddedRowsMatchAloneWithEveryOption) {
+  torch::manual_seed(7);
+  torch::NoGradGuard no_grad;
+  for (bool share : {true, false}) {
+    auto config = tiny_config();
+    config.share_att_key = share;
+    config.conv_kernel_size = 3;
+    config.conv_act = "gelu_new";
+    config.embedding_size = 8;
+    config.type_vocab_size = 2;
+    config.position_biased_input = true;
+    config.max_position_embeddings = 64;
+    config.hidden_act = "gelu_new";
+    config.validate();
+    DebertaV2ModelImpl model(config);
+    model.eval();
+    std::vector<torch::Tensor> rows;
+    for (int64_t n : {40, 3, 17, 40, 1}) rows.push_back(torch::randint(1, config.vocab_size, {n}, torch::kLong));
+    double diff = batch_invariance_diff(model, rows, 0, true);
+    std::cout << "[ deberta ] synthetic (share_att_key=" << share << "): batch vs alone max |diff| = " << diff << "\n";
+    EXPECT_LE(diff, 1e-5);
+  }
+}
+
+// The segment-embedding case goes through inputs_embeds; padded embeds must
+// behave like padded ids.
+TEST(DebertaV2Batch, InputsEmbedsPathMatchesIdsPath) {
+  torch::manual_seed(3);
+  torch::NoGradGuard no_grad;
+  DebertaV2ModelImpl model(tiny_config());
+  model.eval();
+  auto ids = torch::randint(1, 50, {2, 12}, torch::kLong);
+  auto mask = torch::ones_like(ids);
+  mask[1].narrow(0, 7, 5).zero_();
+  auto by_ids = model.forward(EncoderInput{ids, mask, {}, {}, false});
+  auto by_embeds = model.forward(EncoderInput{{}, mask, {}, model.embed_tokens(ids), false});
+  EXPECT_LE(max_abs_diff(by_ids.last_hidden_state, by_embeds.last_hidden_state), 0.0);
+}
+
+// Training mode: dropout is active (two passes differ) and every parameter
+// gets a gradient; eval mode is deterministic.
+TEST(DebertaV2Model, TrainModeAppliesDropoutAndBackpropagates) {
+  torch::manual_seed(5);
+  auto config = tiny_config();
+  config.hidden_dropout_prob = 0.2;
+  config.attention_probs_dropout_prob = 0.2;
+  DebertaV2ModelImpl model(config);
+  auto ids = torch::randint(1, 50, {2, 9}, torch::kLong);
+  EncoderInput in{ids, torch::ones_like(ids), {}, {}, false};
+  model.train();
+  auto a = model.forward(in).last_hidden_state;
+  auto b = model.forward(in).last_hidden_state;
+  EXPECT_GT(max_abs_diff(a, b), 1e-3);
+  a.pow(2).sum().backward();
+  for (const auto& p : model.named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+  model.eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(model.forward(in).last_hidden_state, model.forward(in).last_hidden_state));
+}
+
+TEST(DebertaV2Model, BadInputsAreInputErrors) {
+  DebertaV2ModelImpl model(tiny_config());
+  auto ids = torch::randint(1, 50, {1, 5}, torch::kLong);
+  EXPECT_THROW(model.forward(EncoderInput{}), InputError);
+  EXPECT_THROW(model.forward(EncoderInput{ids, {}, {}, model.embed_tokens(ids), false}), InputError);
+  EXPECT_THROW(model.forward(EncoderInput{ids, torch::ones({1, 4}, torch::kLong), {}, {}, false}), InputError);
+  EXPECT_THROW(model.forward(EncoderInput{torch::full({1, 3}, 50, torch::kLong), {}, {}, {}, false}), InputError);
+  EXPECT_THROW(model.forward(EncoderInput{torch::zeros({1, 0}, torch::kLong), {}, {}, {}, false}), InputError);
+  try {
+    model.forward(EncoderInput{torch::full({1, 3}, -2, torch::kLong), {}, {}, {}, false});
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("input_ids value out of range (expected 0..49, got -2)"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gliclass::encoders
