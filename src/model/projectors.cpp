@@ -1,6 +1,5 @@
 #include "model/projectors.h"
 
-#include <cmath>
 
 #include "gliclass/error.h"
 

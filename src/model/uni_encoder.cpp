@@ -28,6 +28,31 @@ torch::Tensor l2_normalize(const torch::Tensor& x) {
   return x / (x.norm(2, -1, /*keepdim=*/true) + 1e-8);
 }
 
+// GLiClassPreTrainedModel._init_weights for the heads: Linear and Embedding
+// weights ~ N(0, std), biases 0, LSTM weights ~ N(0, std) with zero biases,
+// LayerNorm (1, 0). The backbone initialises itself.
+void init_heads(torch::nn::Module& model, double std) {
+  torch::NoGradGuard no_grad;
+  for (const auto& child : model.named_children()) {
+    if (child.key() == "encoder_model") continue;
+    for (const auto& m : child.value()->modules()) {
+      if (auto* lin = m->as<torch::nn::Linear>()) {
+        lin->weight.normal_(0.0, std);
+        if (lin->bias.defined()) lin->bias.zero_();
+      } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+        emb->weight.normal_(0.0, std);
+      } else if (auto* rnn = m->as<torch::nn::LSTM>()) {
+        for (auto& p : rnn->named_parameters()) {
+          if (p.key().rfind("weight", 0) == 0)
+            p.value().normal_(0.0, std);
+          else
+            p.value().zero_();
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 SpecialTokens special_tokens(const io::GLiClassConfig& config) {
@@ -90,6 +115,7 @@ UniEncoderImpl::UniEncoderImpl(const io::GLiClassConfig& config, const io::Tenso
   }
   if (config.use_segment_embeddings)
     segment_embeddings = register_module("segment_embeddings", torch::nn::Embedding(3, d));
+  init_heads(*this, config.initializer_range);
 }
 
 torch::Tensor UniEncoderImpl::encode(const ModelInput& input, const torch::Tensor& lengths) {
