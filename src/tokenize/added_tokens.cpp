@@ -213,6 +213,14 @@ void read_special_keys(const json& obj, const std::string& where, TokenizerSetti
       tokens->push_back(std::move(t));
     }
   }
+  auto named = obj.find("extra_special_tokens");  // {name: token}, transformers >= 4.48
+  if (named != obj.end() && named->is_object()) {
+    for (const auto& [key, v] : named->items()) {
+      AddedToken t = parse_added_token(v, where + " extra_special_tokens." + key);
+      t.special = true;
+      tokens->push_back(std::move(t));
+    }
+  }
 }
 
 }  // namespace

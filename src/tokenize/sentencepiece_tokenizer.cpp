@@ -1,7 +1,5 @@
 #include "tokenize/sentencepiece_tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
 #include <algorithm>
 #include <fstream>
 #include <iterator>
@@ -10,51 +8,6 @@
 
 namespace gliclass::tokenize {
 namespace fs = std::filesystem;
-
-// ---- SpmModel ---------------------------------------------------------------
-
-SpmModel::SpmModel(std::string_view serialized, const std::string& source)
-    : processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()), source_(source) {
-  auto status = processor_->LoadFromSerializedProto(serialized);
-  if (!status.ok())
-    throw ModelError("tokenize: cannot load SentencePiece model " + source + " (" +
-                     status.ToString() + ")");
-  if (processor_->GetPieceSize() <= 0)
-    throw ModelError("tokenize: SentencePiece model " + source + " has no pieces");
-}
-
-SpmModel::~SpmModel() = default;
-
-std::optional<int64_t> SpmModel::piece_id(std::string_view piece) const {
-  int id = processor_->PieceToId(piece);
-  if (id < 0 || id >= processor_->GetPieceSize() || processor_->IdToPiece(id) != piece)
-    return std::nullopt;
-  return id;
-}
-
-const std::string& SpmModel::piece(int64_t id) const {
-  return processor_->IdToPiece(static_cast<int>(id));
-}
-
-size_t SpmModel::size() const { return static_cast<size_t>(processor_->GetPieceSize()); }
-
-void SpmModel::encode(std::string_view text, size_t offset, Encoding* out) const {
-  sentencepiece::ImmutableSentencePieceText spt;
-  auto status = processor_->Encode(text, spt.mutable_proto());
-  if (!status.ok())
-    throw ModelError("tokenize: SentencePiece model " + source_ + " failed to encode (" +
-                     status.ToString() + ")");
-  const size_t n = spt.pieces_size();
-  for (size_t i = 0; i < n; ++i) {
-    auto p = spt.pieces(static_cast<int>(i));
-    out->ids.push_back(p.id());
-    // The vocabulary string, as HF's convert_ids_to_tokens gives it: an
-    // unknown span reads as the unk piece, not as its surface.
-    out->tokens.push_back(processor_->IdToPiece(static_cast<int>(p.id())));
-    out->begin.push_back(offset + p.begin());
-    out->end.push_back(offset + p.end());
-  }
-}
 
 // ---- SentencePieceTokenizer -------------------------------------------------
 
@@ -133,6 +86,7 @@ SpecialIds slow_special_ids(const TokenizerSettings& s, const SpmModel& model,
     ids.suffix.push_back(id_of(s.sep, "sep"));
   } else if (s.eos) {  // T5: A </s>
     ids.suffix.push_back(id_of(s.eos, "eos"));
+    ids.suffix_only_if_absent = cls == "T5Tokenizer" || cls == "MT5Tokenizer";
   }
   if (s.pad) {
     ids.pad_id = id_of(s.pad, "pad");
@@ -172,7 +126,8 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const fs::path& dir) {
                      " (expected spm.model or spiece.model)");
   TokenConfig config = read_token_config(dir);
   check_slow_options(config.settings, dir);
-  auto model = std::make_unique<const SpmModel>(read_file(file), file.string());
+  auto model = std::make_unique<const SpmModel>(parse_spm_model(read_file(file), file.string()),
+                                                file.string());
   AddedVocabulary added = build_added_vocabulary(*model, {}, config);
   SpecialIds specials = slow_special_ids(config.settings, *model, added, dir);
   return std::make_unique<SentencePieceTokenizer>(std::move(model), std::move(added),

@@ -1,6 +1,7 @@
-// A SentencePiece ModelProto written by hand (protobuf wire format), so a
-// tokenizer.json Unigram model can run on libsentencepiece exactly like the
-// spm.model it was converted from. Field numbers: sentencepiece_model.proto.
+// What a SentencePiece model holds (ModelProto of sentencepiece_model.proto),
+// read from an spm.model file by a small protobuf wire-format reader, or
+// filled from a tokenizer.json. libsentencepiece is not used: its bundled
+// protobuf clashes with LibTorch's libprotobuf in one process.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -26,35 +27,19 @@ struct SpmPiece {
 };
 
 struct SpmModelSpec {
-  std::vector<SpmPiece> pieces;  // exactly one kUnknown
+  std::vector<SpmPiece> pieces;
+  // TrainerSpec
+  int model_type = 1;  // 1 = UNIGRAM (the only one supported), 2 = BPE, 3 = WORD, 4 = CHAR
   bool byte_fallback = false;
+  bool treat_whitespace_as_suffix = false;
   // NormalizerSpec
-  std::string precompiled_charsmap;  // raw bytes; empty = identity
+  std::string precompiled_charsmap;  // raw bytes; empty = no character mapping
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = true;
   bool escape_whitespaces = true;
 };
 
-// Serialises `spec` as a unigram ModelProto (trainer_spec, normalizer_spec,
-// pieces) for SentencePieceProcessor::LoadFromSerializedProto.
-std::string serialize_spm_model(const SpmModelSpec& spec);
-
-// Protobuf wire-format writer: the few field kinds ModelProto needs.
-class ProtoWriter {
- public:
-  void varint_field(int field, uint64_t value);
-  void int32_field(int field, int32_t value);  // negative values as 10-byte varints
-  void bool_field(int field, bool value) { varint_field(field, value ? 1 : 0); }
-  void float_field(int field, float value);
-  void bytes_field(int field, std::string_view value);
-  const std::string& bytes() const { return out_; }
-
- private:
-  void varint(uint64_t value);
-  void key(int field, int wire_type) {
-    varint((static_cast<uint64_t>(field) << 3) | static_cast<uint64_t>(wire_type));
-  }
-  std::string out_;
-};
+// Parses serialized ModelProto bytes; throws ModelError naming `source`.
+SpmModelSpec parse_spm_model(std::string_view bytes, const std::string& source);
 
 }  // namespace gliclass::tokenize

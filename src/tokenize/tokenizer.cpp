@@ -1,5 +1,7 @@
 #include "tokenize/tokenizer.h"
 
+#include <algorithm>
+
 #include "gliclass/error.h"
 
 namespace gliclass::tokenize {
@@ -54,6 +56,10 @@ std::vector<int64_t> Tokenizer::encode_with_special_tokens(std::string_view text
     size_t specials = prefix.size() + suffix.size();
     body = max_length > specials ? max_length - specials : 0;
   }
+  if (suffix_only_if_absent() && body > 0 && !suffix.empty() && body >= suffix.size() &&
+      std::equal(suffix.begin(), suffix.end(),
+                 enc.ids.begin() + static_cast<std::ptrdiff_t>(body - suffix.size())))
+    suffix.clear();
   std::vector<int64_t> ids;
   ids.reserve(prefix.size() + body + suffix.size());
   ids.insert(ids.end(), prefix.begin(), prefix.end());

@@ -42,6 +42,10 @@ class Tokenizer {
   virtual std::vector<int64_t> prefix_ids() const = 0;
   virtual std::vector<int64_t> suffix_ids() const = 0;
 
+  // True when the suffix is left out if the text's tokens already end with
+  // it (the slow T5Tokenizer's _add_eos_if_not_present).
+  virtual bool suffix_only_if_absent() const { return false; }
+
   virtual std::optional<int64_t> token_to_id(std::string_view token) const = 0;
   virtual int64_t pad_id() const = 0;
   virtual size_t vocab_size() const = 0;

@@ -1,6 +1,6 @@
 // tokenizer.json with a Unigram model (what transformers' SpmConverter /
 // DebertaV2Converter write from an spm.model) converted back into a
-// SentencePiece ModelProto, so it runs exactly like the slow tokenizer:
+// SentencePiece model (SpmModelSpec), so it runs exactly like the slow tokenizer:
 //   vocab [[piece, score]...] -> pieces (unk_id -> UNKNOWN, special added
 //     tokens -> CONTROL, other added tokens -> USER_DEFINED, <0xHH> with
 //     byte_fallback -> BYTE)
@@ -143,9 +143,7 @@ SpmModelSpec unigram_spec(const TokenizerJson& tj) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_unigram_json(const TokenizerJson& tj) {
-  auto model = std::make_unique<const SpmModel>(
-      serialize_spm_model(unigram_spec(tj)),
-      tj.file.string() + " (Unigram model as SentencePiece)");
+  auto model = std::make_unique<const SpmModel>(unigram_spec(tj), tj.file.string() + " (Unigram model)");
   AddedVocabulary added = build_added_vocabulary(*model, tj.added, tj.config);
   SpecialIds specials = post_processor_ids(tj);
   specials.pad_id = json_pad_id(tj, [&](std::string_view s) { return lookup_token(*model, added, s); });
