@@ -1,0 +1,106 @@
+// The `gliclass classify` contract: JSONL out in input order, bad lines
+// reported in place, exit code 2 when any line failed.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "test_util.h"
+
+using gliclass::testing::golden_dir;
+
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::vector<nlohmann::json> lines;
+  std::string raw;
+};
+
+// Runs the CLI with `args`, feeding `stdin_text`, and parses stdout as JSONL.
+RunResult run_cli(const std::string& args, const std::string& stdin_text = "") {
+  auto in_file = std::filesystem::temp_directory_path() / "gliclass_cli_stdin.txt";
+  std::ofstream(in_file, std::ios::binary) << stdin_text;
+  const std::string cmd = std::string(GLICLASS_CLI_PATH) + " " + args + " < " + in_file.string() +
+                          " 2>/dev/null";
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.raw.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::istringstream lines(r.raw);
+  std::string line;
+  while (std::getline(lines, line))
+    if (!line.empty()) r.lines.push_back(nlohmann::json::parse(line));
+  return r;
+}
+
+std::string model_arg() { return "--model " + (golden_dir() / "deberta_first_simple_pf").string(); }
+
+}  // namespace
+
+TEST(Cli, TextsFromArgumentsGiveOneObjectEach) {
+  GLICLASS_REQUIRE_GOLDEN();
+  auto r = run_cli(model_arg() + " --labels 'sports, politics,tech' --all-scores --logits 'A text.' 'Another.'");
+  ASSERT_EQ(r.exit_code, 0) << r.raw;
+  ASSERT_EQ(r.lines.size(), 2u);
+  for (const auto& j : r.lines) {
+    ASSERT_TRUE(j.contains("predictions"));
+    EXPECT_EQ(j["scores"].size(), 3u);
+    EXPECT_EQ(j["logits"].size(), 3u);
+    EXPECT_TRUE(j["scores"].contains("politics"));
+    EXPECT_FALSE(j["truncated"].get<bool>());
+  }
+}
+
+TEST(Cli, BadJsonlLineIsReportedInPlaceAndTheRestRun) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const std::string input =
+      "{\"id\": 7, \"text\": \"first\", \"labels\": [\"a\", \"b\"]}\n"
+      "{\"id\": 8, \"text\": \n"
+      "{\"id\": \"x\", \"text\": \"third\", \"labels\": []}\n"
+      "{\"text\": \"bad utf8 \xff\", \"labels\": [\"a\"]}\n"
+      "{\"id\": 9, \"text\": \"last\", \"prompt\": \"Classify:\", \"threshold\": 0.0,"
+      " \"examples\": [{\"text\": \"ex\", \"labels\": [\"b\"]}]}\n";
+  auto r = run_cli(model_arg() + " --labels a,b,c --input - --format jsonl", input);
+  EXPECT_EQ(r.exit_code, 2);
+  ASSERT_EQ(r.lines.size(), 5u) << r.raw;
+  EXPECT_EQ(r.lines[0]["id"], 7);
+  EXPECT_EQ(r.lines[0].contains("error"), false);
+  EXPECT_EQ(r.lines[1]["line"], 2);
+  EXPECT_NE(r.lines[1]["error"].get<std::string>().find("JSON"), std::string::npos);
+  EXPECT_EQ(r.lines[2]["id"], "x");
+  EXPECT_NE(r.lines[2]["error"].get<std::string>().find("label list is empty"), std::string::npos);
+  EXPECT_NE(r.lines[3]["error"].get<std::string>().find("UTF-8"), std::string::npos);
+  EXPECT_EQ(r.lines[4]["id"], 9);
+  EXPECT_EQ(r.lines[4]["predictions"].size(), 3u);  // threshold 0 keeps every shared label
+}
+
+TEST(Cli, CsvWithQuotedFieldsAndSingleLabel) {
+  GLICLASS_REQUIRE_GOLDEN();
+  auto csv = std::filesystem::temp_directory_path() / "gliclass_cli_input.csv";
+  std::ofstream(csv) << "id,review\n1,\"Great, really great\"\n2,\"Line one\nline \"\"two\"\"\"\n3,plain\n";
+  auto r = run_cli(model_arg() + " --labels good,bad --single-label --text-column review --input " + csv.string());
+  ASSERT_EQ(r.exit_code, 0) << r.raw;
+  ASSERT_EQ(r.lines.size(), 3u);
+  EXPECT_EQ(r.lines[1]["id"], "2");
+  for (const auto& j : r.lines) EXPECT_EQ(j["predictions"].size(), 1u);
+}
+
+TEST(Cli, PlainLinesFromStdin) {
+  GLICLASS_REQUIRE_GOLDEN();
+  auto r = run_cli(model_arg() + " --labels a,b", "one\n\ntwo\nthree\n");
+  ASSERT_EQ(r.exit_code, 0) << r.raw;
+  EXPECT_EQ(r.lines.size(), 3u);
+}
+
+TEST(Cli, MissingModelIsAnErrorExit) {
+  auto r = run_cli("--model /nonexistent --labels a 'text'");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.lines.empty());
+}
