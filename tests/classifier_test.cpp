@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "gliclass/gliclass.h"
 #include "test_util.h"
@@ -233,4 +234,30 @@ TEST(ClassifierErrors, BrokenModelDirectoriesNameTheProblem) {
   cfg["encoder_config"]["intermediate_size"] = 64;
   write_file(dir / "config.json", cfg.dump());
   expect_model_error(dir, "intermediate.dense.weight");
+}
+
+TEST(ClassifierThreads, ConcurrentCallersGetTheSequentialResults) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const auto dir = golden_dir() / "deberta_first_simple_pf";
+  const auto cases = read_json(dir / "cases.json");
+  const auto clf = Classifier::load(dir.string(), golden_options(cases));
+  std::vector<ClassifyRequest> reqs;
+  for (const auto& input : cases.at("inputs")) reqs.push_back(request_of(input));
+  std::vector<ClassifyResult> expected;
+  for (const auto& r : reqs) expected.push_back(clf.classify(r));
+
+  std::vector<std::vector<ClassifyResult>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < reqs.size(); ++i) got[t].push_back(clf.classify(reqs[(i + t) % reqs.size()]));
+    });
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < got.size(); ++t)
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      const auto& want = expected[(i + t) % reqs.size()];
+      ASSERT_EQ(got[t][i].logits.size(), want.logits.size());
+      for (size_t k = 0; k < want.logits.size(); ++k)
+        EXPECT_NEAR(got[t][i].logits[k], want.logits[k], 1e-5) << "thread " << t << " request " << i;
+    }
 }
