@@ -23,7 +23,7 @@ struct RunResult {
 RunResult run_cli(const std::string& args, const std::string& stdin_text = "") {
   auto in_file = std::filesystem::temp_directory_path() / "gliclass_cli_stdin.txt";
   std::ofstream(in_file, std::ios::binary) << stdin_text;
-  const std::string cmd = std::string(GLICLASS_CLI_PATH) + " " + args + " < " + in_file.string() +
+  const std::string cmd = std::string(GLICLASS_CLI_PATH) + " classify " + args + " < " + in_file.string() +
                           " 2>/dev/null";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
