@@ -149,11 +149,11 @@ int run_classify(const ClassifyArgs& a) {
     for (size_t k = 0; k < owner.size(); ++k) by_record[owner[k]] = &results[k];
     for (size_t i = 0; i < records.size(); ++i) {
       if (by_record[i]) {
-        *out << result_json(records[i], *by_record[i], a).dump() << "\n";
+        *out << result_json(records[i], *by_record[i], a).dump(-1, ' ', false, ojson::error_handler_t::replace) << "\n";
       } else {
         ++failed;
         std::cerr << "gliclass: line " << records[i].line << ": " << records[i].error << "\n";
-        *out << error_json(records[i], records[i].error).dump() << "\n";
+        *out << error_json(records[i], records[i].error).dump(-1, ' ', false, ojson::error_handler_t::replace) << "\n";
       }
     }
     out->flush();
