@@ -10,6 +10,7 @@
 
 #include "gliclass/gliclass.h"
 #include "input_formats.h"
+#include "serve/json_io.h"
 
 namespace gliclass::cli {
 namespace {
@@ -38,21 +39,11 @@ struct ClassifyArgs {
   size_t chunk = 256;  // records classified per library call
 };
 
+// The same fields and numbers as `gliclass serve` answers (serve/json_io.h).
 ojson result_json(const InputRecord& rec, const ClassifyResult& r, const ClassifyArgs& a) {
   ojson out = ojson::object();
   if (rec.id) out["id"] = *rec.id;
-  out["predictions"] = ojson::array();
-  for (const auto& p : r.predictions) out["predictions"].push_back({{"label", p.label}, {"score", p.score}});
-  if (a.all_scores) {
-    out["scores"] = ojson::object();
-    for (size_t i = 0; i < r.labels.size(); ++i) out["scores"][r.labels[i]] = r.scores[i];
-  }
-  if (a.logits) {
-    out["logits"] = ojson::object();
-    for (size_t i = 0; i < r.labels.size(); ++i) out["logits"][r.labels[i]] = r.logits[i];
-  }
-  out["truncated"] = r.truncated;
-  if (!r.warnings.empty()) out["warnings"] = r.warnings;
+  out.update(serve::result_to_json(r, {a.all_scores, a.logits}));
   return out;
 }
 

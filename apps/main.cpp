@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "classify_command.h"
+#include "serve_command.h"
 #include "gliclass/gliclass.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   gliclass::cli::add_classify_command(app, exit_code);
+  gliclass::cli::add_serve_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,7 @@
 // reported in place, exit code 2 when any line failed.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,13 @@ using gliclass::testing::golden_dir;
 
 namespace {
 
+// A temp file name no other test process uses at the same time.
+std::filesystem::path unique_temp_path(const std::string& suffix) {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  return std::filesystem::temp_directory_path() /
+         ("gliclass_cli_" + std::string(test->name()) + "_" + std::to_string(getpid()) + "_" + suffix);
+}
+
 struct RunResult {
   int exit_code = -1;
   std::vector<nlohmann::json> lines;
@@ -21,7 +29,8 @@ struct RunResult {
 
 // Runs the CLI with `args`, feeding `stdin_text`, and parses stdout as JSONL.
 RunResult run_cli(const std::string& args, const std::string& stdin_text = "") {
-  auto in_file = std::filesystem::temp_directory_path() / "gliclass_cli_stdin.txt";
+  // One file per test: ctest runs tests in parallel processes.
+  auto in_file = unique_temp_path("stdin.txt");
   std::ofstream(in_file, std::ios::binary) << stdin_text;
   const std::string cmd = std::string(GLICLASS_CLI_PATH) + " classify " + args + " < " + in_file.string() +
                           " 2>/dev/null";
@@ -83,7 +92,7 @@ TEST(Cli, BadJsonlLineIsReportedInPlaceAndTheRestRun) {
 
 TEST(Cli, CsvWithQuotedFieldsAndSingleLabel) {
   GLICLASS_REQUIRE_GOLDEN();
-  auto csv = std::filesystem::temp_directory_path() / "gliclass_cli_input.csv";
+  auto csv = unique_temp_path("input.csv");
   std::ofstream(csv) << "id,review\n1,\"Great, really great\"\n2,\"Line one\nline \"\"two\"\"\"\n3,plain\n";
   auto r = run_cli(model_arg() + " --labels good,bad --single-label --text-column review --input " + csv.string());
   ASSERT_EQ(r.exit_code, 0) << r.raw;

@@ -22,7 +22,7 @@ using nlohmann::json;
 
 // Batch vs alone: equal up to float32 rounding. OpenBLAS blocks GEMMs
 // differently for different batch shapes, which moves logits by ~3e-5.
-constexpr double kBatchTolerance = 1e-4;
+constexpr double kBatchTolerance = 1e-5;
 
 namespace {
 

@@ -5,8 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "encoders/bert.h"
 #include "encoders/deberta_v2.h"
 #include "encoders/encoder.h"
+#include "encoders/modernbert.h"
 #include "gliclass/error.h"
 
 namespace gliclass::encoders {
@@ -23,9 +25,23 @@ EncoderPtr build_deberta_v2(const nlohmann::json& config) {
   return std::make_shared<DebertaV2ModelImpl>(DebertaV2Config::from_json(config));
 }
 
+EncoderPtr build_modernbert(const nlohmann::json& config) {
+  return std::make_shared<ModernBertModelImpl>(ModernBertConfig::from_json(config));
+}
+
+// BertConfig::from_json reads model_type: RoBERTa-style position ids for
+// "roberta" and "xlm-roberta", with those configs' defaults.
+EncoderPtr build_bert(const nlohmann::json& config) {
+  return std::make_shared<BertModelImpl>(BertConfig::from_json(config));
+}
+
 // One row per backbone; make_encoder's error lists the names in this order.
 const EncoderEntry kEncoders[] = {
     {"deberta-v2", &build_deberta_v2},
+    {"modernbert", &build_modernbert},
+    {"bert", &build_bert},
+    {"roberta", &build_bert},
+    {"xlm-roberta", &build_bert},
 };
 
 std::string joined_names(const std::vector<std::string>& names) {
