@@ -20,9 +20,12 @@ namespace gt = gliclass::testing;
 namespace gm = gliclass::model;
 using nlohmann::json;
 
-// Batch vs alone: equal up to float32 rounding. OpenBLAS blocks GEMMs
-// differently for different batch shapes, which moves logits by ~3e-5.
-constexpr double kBatchTolerance = 1e-5;
+// Batch vs alone: equal up to float32 rounding. OpenBLAS's sgemm gives a row
+// slightly different sums for different numbers of rows (measured: 3.8e-5 on
+// 768-wide products of N(0,1) values), which moves logits by up to ~3e-5
+// (1.7e-5 relative on small ones). oneDNN's matmul is row-invariant (0 on
+// the same measurement): moving the linear layers there is issue 11's work.
+constexpr double kBatchTolerance = 1e-4;
 
 namespace {
 
