@@ -4,7 +4,10 @@
 #include <iostream>
 
 #include "classify_command.h"
+#include "eval_command.h"
+#include "init_command.h"
 #include "serve_command.h"
+#include "train_command.h"
 #include "gliclass/gliclass.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +17,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   gliclass::cli::add_classify_command(app, exit_code);
   gliclass::cli::add_serve_command(app, exit_code);
+  gliclass::cli::add_train_command(app, exit_code);
+  gliclass::cli::add_eval_command(app, exit_code);
+  gliclass::cli::add_init_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

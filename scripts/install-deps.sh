@@ -11,6 +11,8 @@ PACKAGES=(
   libcli11-dev            # the command line
   libcpp-httplib-dev      # the HTTP server
   libutf8proc-dev         # UTF-8 validation and Unicode normalisation
+  libsentencepiece-dev    # its trainer, for tokenizers of models trained from scratch
+  libpcre2-dev            # the tokenizers' pre-tokenisation regexes
   libgtest-dev libgmock-dev
 )
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gliclass/error.h"
+#include "tokenize/wordpiece_tokenizer.h"
 
 namespace gliclass::tokenize {
 namespace fs = std::filesystem;
@@ -21,6 +22,7 @@ const TokenizerFile kTokenizerFiles[] = {
     {"tokenizer.json", &load_tokenizer_json},
     {"spm.model", &load_sentencepiece},
     {"spiece.model", &load_sentencepiece},
+    {"vocab.txt", &load_wordpiece_vocab},  // slow BertTokenizer
 };
 
 }  // namespace
@@ -34,7 +36,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_dir(const fs::path& dir) {
     looked_for += looked_for.empty() ? f.name : std::string(", ") + f.name;
   }
   std::string found;
-  for (const char* other : {"vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model",
+  for (const char* other : {"vocab.json", "merges.txt", "sentencepiece.bpe.model",
                             "tokenizer.model"}) {
     if (fs::exists(dir / other)) found += std::string(found.empty() ? "" : ", ") + other;
   }

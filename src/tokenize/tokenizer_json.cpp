@@ -14,9 +14,11 @@ struct ModelType {
   const char* name;
   JsonModelLoader load;
 };
-// Further model types (BPE, WordPiece) are further rows.
+// Further model types are further rows.
 const ModelType kModelTypes[] = {
     {"Unigram", &load_unigram_json},
+    {"BPE", &load_bpe_json},
+    {"WordPiece", &load_wordpiece_json},
 };
 
 std::string supported_model_types() {

@@ -29,6 +29,8 @@ struct TokenizerJson {
 // Loader for one model type; `tj.doc["model"]["type"]` has been checked.
 using JsonModelLoader = std::unique_ptr<Tokenizer> (*)(const TokenizerJson& tj);
 std::unique_ptr<Tokenizer> load_unigram_json(const TokenizerJson& tj);
+std::unique_ptr<Tokenizer> load_bpe_json(const TokenizerJson& tj);        // bpe_json.cpp
+std::unique_ptr<Tokenizer> load_wordpiece_json(const TokenizerJson& tj);  // wordpiece_json.cpp
 
 // Prefix/suffix ids of a single sequence from "post_processor"
 // (TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence).

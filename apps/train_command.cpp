@@ -1,0 +1,128 @@
+// `gliclass train`: fine-tunes a GLiClass checkpoint on data in the
+// reference's training format. Progress goes to stderr; the last stdout line
+// is a JSON summary. Defaults are the reference train.py's.
+#include "train_command.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include "train/trainer.h"
+
+namespace gliclass::cli {
+namespace {
+
+struct TrainArgs {
+  train::TrainOptions o;
+  std::string model, data, dev, out, descriptions;
+  std::string schedule = "linear";
+  std::string reduction = "mean";
+  bool single_label = false;
+  bool multi_label = false;
+  bool no_augment = false;
+  bool no_shuffle = false;
+};
+
+int run_train(TrainArgs& a) {
+  auto& o = a.o;
+  o.model_dir = a.model;
+  o.train_file = a.data;
+  o.dev_file = a.dev;
+  o.out_dir = a.out;
+  o.descriptions_file = a.descriptions;
+  o.schedule = train::schedule_from_name(a.schedule);
+  o.focal.reduction = train::reduction_from_name(a.reduction);
+  if (a.single_label) o.single_label = true;
+  if (a.multi_label) o.single_label = false;
+  if (a.no_augment) {
+    const auto keep = o.augment;
+    o.augment = train::AugmentOptions::none();
+    o.augment.max_examples = keep.max_examples;
+  }
+  if (a.no_shuffle) o.augment.shuffle_labels = false;
+
+  const auto s = train::run_training(o);
+  nlohmann::json j = {{"steps", s.steps},
+                      {"total_steps", s.total_steps},
+                      {"finished", s.finished},
+                      {"loss", s.last_loss},
+                      {"last", s.last_dir.string()}};
+  if (s.best_micro_f1) {
+    j["best"] = s.best_dir.string();
+    j["best_step"] = s.best_step;
+    j["best_dev_micro_f1"] = *s.best_micro_f1;
+  }
+  if (s.last_eval) {
+    j["dev_micro_f1"] = s.last_eval->micro_f1;
+    j["dev_macro_f1"] = s.last_eval->macro_f1;
+  }
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<TrainArgs>();
+  auto& o = args->o;
+  auto* cmd = app.add_subcommand("train", "Fine-tune a GLiClass model on labelled data (JSON list or JSONL)");
+  cmd->add_option("--model,-m", args->model, "Checkpoint to start from (Hugging Face layout)")->required();
+  cmd->add_option("--data,-d", args->data, "Training data: {text, all_labels, true_labels, prompt?, examples?}")
+      ->required();
+  cmd->add_option("--dev", args->dev, "Dev data: evaluated during training, keeps out/best");
+  cmd->add_option("--out,-o", args->out, "Output directory (last/, best/, metrics.jsonl)")->required();
+  cmd->add_option("--descriptions", args->descriptions, "Label descriptions/synonyms: [{label, descriptions, synonyms}]");
+
+  cmd->add_option("--epochs", o.epochs, "Passes over the data")->capture_default_str();
+  cmd->add_option("--max-steps", o.max_steps, "Total optimizer steps (overrides --epochs)")->capture_default_str();
+  cmd->add_option("--batch-size,-b", o.batch_size, "Examples per micro-batch")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--grad-accum", o.grad_accum, "Micro-batches per optimizer step")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed of every random choice")->capture_default_str();
+  cmd->add_option("--max-length", o.max_length, "Tokens per sequence")->check(CLI::Range(8, 1 << 20))->capture_default_str();
+
+  cmd->add_option("--encoder-lr", o.optimizer.encoder_lr, "Learning rate of the backbone")->capture_default_str();
+  cmd->add_option("--others-lr", o.optimizer.others_lr, "Learning rate of the heads")->capture_default_str();
+  cmd->add_option("--encoder-weight-decay", o.optimizer.encoder_weight_decay)->capture_default_str();
+  cmd->add_option("--others-weight-decay", o.optimizer.others_weight_decay)->capture_default_str();
+  cmd->add_option("--scheduler", args->schedule, "linear, cosine or constant (after warmup)")->capture_default_str();
+  cmd->add_option("--warmup-ratio", o.warmup_ratio, "Warmup steps as a share of all steps")->capture_default_str();
+  cmd->add_option("--warmup-steps", o.warmup_steps, "Warmup steps (overrides --warmup-ratio)");
+  cmd->add_option("--max-grad-norm", o.max_grad_norm, "Gradient clipping norm (0 = off)")->capture_default_str();
+
+  cmd->add_flag("--single-label", args->single_label, "Cross-entropy over each text's labels");
+  cmd->add_flag("--multi-label", args->multi_label, "Focal/BCE loss per label (default: the config's problem_type)");
+  cmd->add_option("--focal-alpha", o.focal.alpha, "Focal loss alpha (< 0: off)")->capture_default_str();
+  cmd->add_option("--focal-gamma", o.focal.gamma, "Focal loss gamma (<= 0: off, plain BCE)")->capture_default_str();
+  cmd->add_option("--loss-reduction", args->reduction, "mean, sum or none (none: mean over all label slots)")
+      ->capture_default_str();
+  cmd->add_option("--label-smoothing", o.focal.label_smoothing, "Targets y(1-e)+e/2")->capture_default_str();
+  cmd->add_option("--contrastive-coef", o.contrastive_coef, "Weight of the label contrastive loss")
+      ->capture_default_str();
+
+  cmd->add_option("--aug-remove-labels", o.augment.remove_labels, "P(drop some candidates)")->capture_default_str();
+  cmd->add_option("--aug-add-labels", o.augment.add_labels, "P(add random candidates)")->capture_default_str();
+  cmd->add_option("--aug-add-text", o.augment.add_text, "P(glue an unrelated text)")->capture_default_str();
+  cmd->add_option("--aug-synonyms", o.augment.synonyms, "P(swap labels for synonyms)")->capture_default_str();
+  cmd->add_option("--aug-descriptions", o.augment.descriptions, "P(add label descriptions)")->capture_default_str();
+  cmd->add_option("--aug-examples", o.augment.examples, "P(add few-shot examples)")->capture_default_str();
+  cmd->add_flag("--no-augment", args->no_augment, "Every augmentation probability 0");
+  cmd->add_flag("--no-shuffle-labels", args->no_shuffle, "Keep each example's label order");
+
+  cmd->add_option("--log-steps", o.log_steps, "Log every N steps")->capture_default_str();
+  cmd->add_option("--eval-steps", o.eval_steps, "Evaluate on --dev every N steps (and each epoch end)")
+      ->capture_default_str();
+  cmd->add_option("--save-steps", o.save_steps, "Save last/ every N steps (and at the end)")->capture_default_str();
+  cmd->add_option("--eval-batch-size", o.eval_batch_size, "Sequences per evaluation pass")->capture_default_str();
+  cmd->add_option("--threshold", o.threshold, "Dev decision threshold")->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_flag("--resume", o.resume, "Continue from out/last (same data, seed and batch settings)");
+  cmd->add_option("--stop-at-step", o.stop_at_step, "Stop at this step, saving a resumable last/");
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
+  cmd->callback([args, &exit_code]() { exit_code = run_train(*args); });
+}
+
+}  // namespace gliclass::cli

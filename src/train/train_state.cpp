@@ -1,0 +1,98 @@
+#include "train/train_state.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "gliclass/error.h"
+
+namespace gliclass::train {
+using json = nlohmann::json;
+
+json TrainState::to_json() const {
+  json j;
+  j["format"] = 1;
+  j["global_step"] = global_step;
+  j["epoch"] = epoch;
+  j["batch_in_epoch"] = batch_in_epoch;
+  j["total_steps"] = total_steps;
+  j["batch_size"] = batch_size;
+  j["grad_accum"] = grad_accum;
+  j["seed"] = seed;
+  j["train_examples"] = train_examples;
+  j["examples_seen"] = examples_seen;
+  j["best_metric"] = best_metric ? json(*best_metric) : json(nullptr);
+  j["best_step"] = best_step;
+  // Generators are counter-based: (seed, epoch, position) fixes every draw.
+  j["rng"] = {{"kind", "mt19937_64 per (seed, stream, position)"}};
+  return j;
+}
+
+TrainState TrainState::from_json(const json& j, const std::string& source) {
+  auto get = [&](const char* key, auto& dst) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number())
+      throw ModelError("resume: " + source + " lacks the number '" + key + "'");
+    dst = it->get<std::decay_t<decltype(dst)>>();
+  };
+  TrainState s;
+  get("global_step", s.global_step);
+  get("epoch", s.epoch);
+  get("batch_in_epoch", s.batch_in_epoch);
+  get("total_steps", s.total_steps);
+  get("batch_size", s.batch_size);
+  get("grad_accum", s.grad_accum);
+  get("seed", s.seed);
+  get("train_examples", s.train_examples);
+  get("examples_seen", s.examples_seen);
+  get("best_step", s.best_step);
+  if (auto it = j.find("best_metric"); it != j.end() && it->is_number()) s.best_metric = it->get<double>();
+  return s;
+}
+
+TrainState read_train_state(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw ModelError("resume: cannot open " + file.string());
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw ModelError("resume: " + file.string() + " is not valid JSON (" + e.what() + ")");
+  }
+  return TrainState::from_json(j, file.string());
+}
+
+void check_compatible(const TrainState& saved, const TrainState& now) {
+  auto same = [](const char* what, auto a, auto b) {
+    if (a != b)
+      throw InputError(std::string("resume: ") + what + " differs from the interrupted run (expected " +
+                       std::to_string(a) + ", got " + std::to_string(b) + ")");
+  };
+  same("seed", saved.seed, now.seed);
+  same("batch size", saved.batch_size, now.batch_size);
+  same("gradient accumulation", saved.grad_accum, now.grad_accum);
+  same("number of training examples", saved.train_examples, now.train_examples);
+  same("total steps", saved.total_steps, now.total_steps);
+}
+
+void truncate_metrics(const std::filesystem::path& file, int64_t step) {
+  std::ifstream in(file);
+  if (!in) return;
+  std::vector<std::string> keep;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = json::parse(line);
+      if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > step) continue;
+    } catch (const json::parse_error&) {
+      continue;  // a line cut by a crash
+    }
+    keep.push_back(line);
+  }
+  in.close();
+  std::ofstream out(file, std::ios::trunc);
+  for (const auto& l : keep) out << l << "\n";
+}
+
+}  // namespace gliclass::train

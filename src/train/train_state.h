@@ -1,0 +1,43 @@
+// The resume state saved beside last/'s weights: where training stands
+// (trainer_state.json) and the optimizer's moments (optimizer.safetensors).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace gliclass::train {
+
+inline constexpr const char* kTrainStateFile = "trainer_state.json";
+inline constexpr const char* kOptimizerFile = "optimizer.safetensors";
+
+struct TrainState {
+  int64_t global_step = 0;      // optimizer steps done; also the scheduler's step
+  int64_t epoch = 0;            // data position: epoch ...
+  int64_t batch_in_epoch = 0;   // ... and the next micro-batch in its order
+  int64_t total_steps = 0;
+  int64_t batch_size = 0;
+  int64_t grad_accum = 0;
+  uint64_t seed = 0;            // every generator is derived from it (trainer.h)
+  uint64_t train_examples = 0;
+  uint64_t examples_seen = 0;
+  std::optional<double> best_metric;  // best dev micro-F1 so far
+  int64_t best_step = 0;
+
+  nlohmann::json to_json() const;
+  // ModelError naming the key on a missing or mistyped field.
+  static TrainState from_json(const nlohmann::json& j, const std::string& source);
+};
+
+TrainState read_train_state(const std::filesystem::path& file);
+
+// InputError when a resumed run would not continue the saved one (another
+// seed, batch size, accumulation, data size or step budget).
+void check_compatible(const TrainState& saved, const TrainState& now);
+
+// Drops metrics.jsonl lines logged after `step` (they are redone on resume).
+void truncate_metrics(const std::filesystem::path& file, int64_t step);
+
+}  // namespace gliclass::train

@@ -1,0 +1,396 @@
+#include "train/trainer.h"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "gliclass/error.h"
+#include "io/checkpoint.h"
+#include "io/config.h"
+#include "io/safetensors.h"
+#include "pipeline/prompt.h"
+#include "pipeline/uni_encoder_pipeline.h"
+#include "pipeline/validate.h"
+#include "tokenize/tokenizer.h"
+#include "train/batch.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/scoring.h"
+#include "train/train_state.h"
+
+namespace gliclass::train {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// Ctrl-C asks for a clean stop: finish the step, save last/, return.
+std::atomic<bool> g_stop_requested{false};
+extern "C" void on_sigint(int) { g_stop_requested = true; }
+
+struct SigintScope {
+  using Handler = void (*)(int);
+  Handler previous;
+  SigintScope() : previous(std::signal(SIGINT, on_sigint)) { g_stop_requested = false; }
+  ~SigintScope() { std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous); }
+};
+
+// Stream ids for mix_seed, one per use, so the generators never overlap.
+constexpr uint64_t kOrderStream = 1ULL << 40;
+constexpr uint64_t kDropoutStream = 2ULL << 40;
+constexpr uint64_t kExampleStream = 3ULL << 40;
+
+void check_special_tokens(const tokenize::Tokenizer& tok, const io::GLiClassConfig& c, const fs::path& dir) {
+  const std::pair<const char*, int64_t> expected[] = {{pipeline::kLabelToken, c.class_token_index},
+                                                      {pipeline::kSepToken, c.text_token_index},
+                                                      {pipeline::kExampleToken, c.example_token_index}};
+  for (const auto& [token, id] : expected) {
+    auto found = tok.token_to_id(token);
+    if (!found || *found != id)
+      throw ModelError(std::string("train: the tokenizer in ") + dir.string() + " maps " + token + " to " +
+                       (found ? std::to_string(*found) : std::string("nothing")) + " (expected " +
+                       std::to_string(id) + " from config.json)");
+  }
+}
+
+std::string format_duration(double s) {
+  const auto t = static_cast<int64_t>(s);
+  std::ostringstream o;
+  if (t >= 3600) o << t / 3600 << "h";
+  if (t >= 60) o << (t / 60) % 60 << "m";
+  o << t % 60 << "s";
+  return o.str();
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainOptions& o) : o_(o) {}
+  TrainSummary run();
+
+ private:
+  void setup();
+  const std::vector<size_t>& order(int64_t epoch);
+  double train_step();
+  EvalReport evaluate_dev();
+  void save_last();
+  void save_best();
+  void append_metrics(const json& line);
+  void progress(double loss, double seconds, double examples_per_s, double grad_norm, double mult);
+
+  TrainOptions o_;
+  io::GLiClassConfig config_;
+  std::shared_ptr<const tokenize::Tokenizer> tokenizer_;
+  model::ModelPtr model_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::vector<TrainExample> train_;
+  std::vector<TrainExample> dev_;
+  std::unique_ptr<Augmenter> augmenter_;
+  LossOptions loss_;
+  int64_t pad_id_ = 0;
+  int64_t batches_per_epoch_ = 0;
+  int64_t warmup_ = 0;
+  TrainState state_;
+  int64_t cached_epoch_ = -1;
+  std::vector<size_t> order_;
+  fs::path metrics_file_;
+  bool tty_ = false;
+  double last_grad_norm_ = 0;
+  double last_multiplier_ = 0;
+  int64_t last_saved_step_ = -1;
+};
+
+void Trainer::setup() {
+  if (o_.batch_size < 1 || o_.grad_accum < 1)
+    throw InputError("train: batch size and gradient accumulation must be at least 1");
+  if (o_.epochs < 1 && o_.max_steps < 1) throw InputError("train: give epochs >= 1 or max_steps >= 1");
+  if (o_.threads > 0) torch::set_num_threads(o_.threads);
+  tty_ = !o_.quiet && ::isatty(STDERR_FILENO);
+
+  config_ = io::GLiClassConfig::from_file(o_.model_dir / "config.json");
+  if (config_.architecture_type != "uni-encoder")
+    throw ModelError("train: only uni-encoder models can be trained (got " + config_.architecture_type + ")");
+  tokenizer_ = tokenize::Tokenizer::from_dir(o_.model_dir);
+  check_special_tokens(*tokenizer_, config_, o_.model_dir);
+  pad_id_ = config_.pad_token_id.value_or(tokenizer_->pad_id());
+
+  loss_.single_label = o_.single_label.value_or(config_.problem_type == "single_label_classification");
+  loss_.focal = o_.focal;
+  loss_.contrastive_coef = o_.contrastive_coef;
+  // The saved config records what the model was trained with.
+  config_.problem_type = loss_.single_label ? "single_label_classification" : "multi_label_classification";
+  config_.focal_loss_alpha = o_.focal.alpha;
+  config_.focal_loss_gamma = o_.focal.gamma;
+  config_.focal_loss_reduction = reduction_name(o_.focal.reduction);
+  config_.contrastive_loss_coef = o_.contrastive_coef;
+
+  train_ = load_examples(o_.train_file);
+  if (!o_.dev_file.empty()) dev_ = load_examples(o_.dev_file);
+  LabelDescriptions descriptions;
+  if (!o_.descriptions_file.empty()) descriptions = load_label_descriptions(o_.descriptions_file);
+  AugmentOptions aug = o_.augment;
+  aug.keep_top_label = loss_.single_label;
+  augmenter_ = std::make_unique<Augmenter>(train_, std::move(descriptions), aug);
+
+  const auto n = static_cast<int64_t>(train_.size());
+  batches_per_epoch_ = (n + o_.batch_size - 1) / o_.batch_size;
+  const int64_t steps_per_epoch = (batches_per_epoch_ + o_.grad_accum - 1) / o_.grad_accum;
+  state_ = TrainState{};
+  state_.seed = o_.seed;
+  state_.total_steps = o_.max_steps > 0 ? o_.max_steps : o_.epochs * steps_per_epoch;
+  state_.batch_size = o_.batch_size;
+  state_.grad_accum = o_.grad_accum;
+  state_.train_examples = train_.size();
+  warmup_ = o_.warmup_steps >= 0 ? o_.warmup_steps
+                                 : static_cast<int64_t>(std::ceil(o_.warmup_ratio * static_cast<double>(state_.total_steps)));
+
+  fs::create_directories(o_.out_dir);
+  metrics_file_ = o_.out_dir / "metrics.jsonl";
+  const fs::path last = existing_checkpoint(o_.out_dir / "last");
+  const bool resuming = o_.resume && !last.empty() && fs::exists(last / kTrainStateFile);
+  if (resuming) {
+    TrainState saved = read_train_state(last / kTrainStateFile);
+    check_compatible(saved, state_);
+    state_ = saved;
+    model_ = load_trainable_model(last, config_);
+    optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
+    auto file = io::open_safetensors(last / kOptimizerFile);
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& name : file->names()) tensors.emplace_back(name, file->get(name));
+    optimizer_->load_state(tensors);
+    truncate_metrics(metrics_file_, state_.global_step);
+    last_saved_step_ = state_.global_step;
+    if (!o_.quiet)
+      std::cerr << "gliclass train: resuming from " << last.string() << " at step " << state_.global_step << "/"
+                << state_.total_steps << "\n";
+  } else {
+    if (o_.resume && !o_.quiet)
+      std::cerr << "gliclass train: nothing to resume in " << (o_.out_dir / "last").string()
+                << "; starting from " << o_.model_dir.string() << "\n";
+    // A fresh run owns its outputs: no metrics or "best" of an earlier run stay.
+    fs::remove(metrics_file_);
+    fs::remove_all(o_.out_dir / "best");
+    model_ = load_trainable_model(o_.model_dir, config_);
+    optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
+  }
+}
+
+const std::vector<size_t>& Trainer::order(int64_t epoch) {
+  if (epoch != cached_epoch_) {
+    order_.resize(train_.size());
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    Rng rng(mix_seed(o_.seed, kOrderStream + static_cast<uint64_t>(epoch)));
+    shuffle(order_, rng);
+    cached_epoch_ = epoch;
+  }
+  return order_;
+}
+
+// One optimizer step over up to grad_accum micro-batches of the current
+// epoch; returns the mean loss of its micro-batches.
+double Trainer::train_step() {
+  model_->train();
+  const auto& perm = order(state_.epoch);
+  const int64_t group_end = std::min(batches_per_epoch_, state_.batch_in_epoch + o_.grad_accum);
+  const int64_t group = group_end - state_.batch_in_epoch;
+  double loss_sum = 0;
+  for (int64_t b = state_.batch_in_epoch; b < group_end; ++b) {
+    const size_t begin = static_cast<size_t>(b * o_.batch_size);
+    const size_t end = std::min(train_.size(), begin + static_cast<size_t>(o_.batch_size));
+    std::vector<TrainExample> views;
+    for (size_t pos = begin; pos < end; ++pos) {
+      Rng rng(mix_seed(o_.seed, kExampleStream + (static_cast<uint64_t>(state_.epoch) << 32) + pos));
+      views.push_back(augmenter_->draw(perm[pos], rng));
+    }
+    TrainBatch batch = make_batch(views, *tokenizer_, config_, o_.max_length, loss_.single_label, pad_id_);
+    torch::manual_seed(mix_seed(o_.seed, kDropoutStream + static_cast<uint64_t>(state_.epoch * batches_per_epoch_ + b)));
+    auto out = model_->forward(batch.input);
+    auto loss = model_loss(out, batch.targets, loss_);
+    (loss / static_cast<double>(group)).backward();
+    loss_sum += loss.item<double>();
+    state_.examples_seen += views.size();
+  }
+  last_grad_norm_ = clip_grad_norm(optimizer_->slots(), o_.max_grad_norm);
+  last_multiplier_ = lr_multiplier(o_.schedule, state_.global_step, warmup_, state_.total_steps);
+  optimizer_->step(last_multiplier_);
+  optimizer_->zero_grad();
+  ++state_.global_step;
+  state_.batch_in_epoch = group_end;
+  if (state_.batch_in_epoch >= batches_per_epoch_) {
+    ++state_.epoch;
+    state_.batch_in_epoch = 0;
+  }
+  return loss_sum / static_cast<double>(group);
+}
+
+
+EvalReport Trainer::evaluate_dev() {
+  model_->eval();
+  ClassifierOptions copts;
+  copts.max_length = static_cast<int64_t>(o_.max_length);
+  copts.batch_size = o_.eval_batch_size;
+  // The inference pipeline over the model in memory: dev scores are what a
+  // Classifier loading this checkpoint would give.
+  pipeline::UniEncoderPipeline pipe(tokenizer_, model_, config_, copts);
+  ClassifyOptions opts;
+  opts.type = loss_.single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
+  if (!loss_.single_label) opts.threshold = static_cast<float>(o_.threshold);
+  auto classify = [&](const std::vector<ClassifyRequest>& requests) {
+    for (const auto& r : requests) pipeline::validate_request(r, copts.max_labels);
+    return pipe.run(requests, opts);
+  };
+  auto scored = score_examples(dev_, classify, loss_.single_label, 64);
+  model_->train();
+  return evaluate(scored, o_.threshold, loss_.single_label);
+}
+
+void Trainer::save_last() {
+  write_dir_atomically(o_.out_dir / "last", [&](const fs::path& tmp) {
+    write_model_files(tmp, *model_, config_, o_.model_dir);
+    io::save_safetensors(tmp / kOptimizerFile, optimizer_->state(), {{"format", "gliclass-adamw"}});
+    write_file_synced(tmp / kTrainStateFile, state_.to_json().dump(2) + "\n");
+  });
+  last_saved_step_ = state_.global_step;
+}
+
+void Trainer::save_best() {
+  write_dir_atomically(o_.out_dir / "best",
+                       [&](const fs::path& tmp) { write_model_files(tmp, *model_, config_, o_.model_dir); });
+}
+
+void Trainer::append_metrics(const json& line) {
+  std::ofstream out(metrics_file_, std::ios::app);
+  if (!out) throw Error("train: cannot append to " + metrics_file_.string());
+  out << line.dump() << "\n";
+}
+
+void Trainer::progress(double loss, double seconds, double examples_per_s, double grad_norm, double mult) {
+  if (o_.quiet) return;
+  const int64_t step = state_.global_step, total = state_.total_steps;
+  std::ostringstream line;
+  line << "step " << step << "/" << total << " epoch " << state_.epoch + 1 << " loss " << std::fixed
+       << std::setprecision(4) << loss << " lr " << std::scientific << std::setprecision(2)
+       << o_.optimizer.others_lr * mult << std::fixed << " |g| " << std::setprecision(3) << grad_norm << " "
+       << std::setprecision(1) << examples_per_s << " ex/s";
+  if (seconds > 0 && step > 0) line << " eta " << format_duration(seconds);
+  if (tty_) {
+    const int width = 24;
+    const int filled = static_cast<int>(width * step / std::max<int64_t>(1, total));
+    std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << line.str()
+              << "   " << std::flush;
+  } else {
+    std::cerr << "gliclass train: " << line.str() << "\n";
+  }
+}
+
+TrainSummary Trainer::run() {
+  setup();
+  SigintScope sigint;
+  TrainSummary summary;
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  const int64_t first_step = state_.global_step;
+  auto window_start = started;
+  double window_loss = 0;
+  int64_t window_steps = 0;
+  uint64_t window_examples = 0;
+
+  while (state_.global_step < state_.total_steps) {
+    if (g_stop_requested) break;
+    if (o_.stop_at_step > 0 && state_.global_step >= o_.stop_at_step) break;
+    const int64_t epoch_before = state_.epoch;
+    const uint64_t seen_before = state_.examples_seen;
+    const double loss = train_step();
+    if (!std::isfinite(loss))
+      throw Error("train: the loss is " + std::to_string(loss) + " at step " + std::to_string(state_.global_step) +
+                  " (try a lower learning rate)");
+    window_loss += loss;
+    ++window_steps;
+    window_examples += state_.examples_seen - seen_before;
+    const int64_t step = state_.global_step;
+
+    if ((o_.log_steps > 0 && step % o_.log_steps == 0) || step == state_.total_steps) {
+      const auto now = clock::now();
+      const double secs = std::chrono::duration<double>(now - window_start).count();
+      const double elapsed = std::chrono::duration<double>(now - started).count();
+      const double rate = static_cast<double>(window_examples) / std::max(secs, 1e-9);
+      const double mean = window_loss / static_cast<double>(window_steps);
+      summary.last_loss = mean;
+      const double eta = elapsed / static_cast<double>(step - first_step) *
+                         static_cast<double>(state_.total_steps - step);
+      json line = {{"type", "train"},
+                   {"step", step},
+                   {"epoch", static_cast<double>(state_.epoch) +
+                                 static_cast<double>(state_.batch_in_epoch) / static_cast<double>(batches_per_epoch_)},
+                   {"loss", mean},
+                   {"lr_encoder", o_.optimizer.encoder_lr * last_multiplier_},
+                   {"lr_others", o_.optimizer.others_lr * last_multiplier_},
+                   {"grad_norm", last_grad_norm_},
+                   {"examples_per_s", rate},
+                   {"elapsed_s", elapsed}};
+      append_metrics(line);
+      progress(mean, eta, rate, last_grad_norm_, last_multiplier_);
+      window_start = now;
+      window_loss = 0;
+      window_steps = 0;
+      window_examples = 0;
+    }
+
+    const bool epoch_end = state_.epoch != epoch_before;
+    if (!dev_.empty() && ((o_.eval_steps > 0 && step % o_.eval_steps == 0) || epoch_end || step == state_.total_steps)) {
+      if (tty_) std::cerr << "\n";
+      EvalReport r = evaluate_dev();
+      const bool better = !state_.best_metric || r.micro_f1 > *state_.best_metric;
+      append_metrics({{"type", "eval"},
+                      {"step", step},
+                      {"examples", r.examples},
+                      {"micro_f1", r.micro_f1},
+                      {"macro_f1", r.macro_f1},
+                      {"precision", r.micro_precision},
+                      {"recall", r.micro_recall},
+                      {"accuracy", r.accuracy},
+                      {"best_threshold", r.best_threshold},
+                      {"best_threshold_micro_f1", r.best_micro_f1},
+                      {"new_best", better}});
+      if (!o_.quiet)
+        std::cerr << "gliclass train: dev step " << step << ": micro-F1 " << std::fixed << std::setprecision(4)
+                  << r.micro_f1 << " macro-F1 " << r.macro_f1 << " (best threshold " << std::setprecision(3)
+                  << r.best_threshold << ": " << std::setprecision(4) << r.best_micro_f1 << ")"
+                  << (better ? " new best" : "") << "\n";
+      if (better) {
+        state_.best_metric = r.micro_f1;
+        state_.best_step = step;
+        save_best();
+      }
+      summary.last_eval = r;
+    }
+    if (o_.save_steps > 0 && step % o_.save_steps == 0) save_last();
+  }
+  if (tty_) std::cerr << "\n";
+  if (last_saved_step_ != state_.global_step) save_last();
+  if (g_stop_requested && !o_.quiet)
+    std::cerr << "gliclass train: interrupted; resume with --resume (step " << state_.global_step << ")\n";
+
+  summary.steps = state_.global_step;
+  summary.total_steps = state_.total_steps;
+  summary.finished = state_.global_step >= state_.total_steps;
+  summary.best_micro_f1 = state_.best_metric;
+  summary.best_step = state_.best_step;
+  summary.last_dir = o_.out_dir / "last";
+  if (state_.best_metric) summary.best_dir = o_.out_dir / "best";
+  return summary;
+}
+
+}  // namespace
+
+TrainSummary run_training(const TrainOptions& options) { return Trainer(options).run(); }
+
+}  // namespace gliclass::train
