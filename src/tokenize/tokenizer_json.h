@@ -1,6 +1,7 @@
 // tokenizer.json (the HF fast-tokenizer file): the parts every model type
 // shares (added_tokens, post_processor, padding) and the table of model types.
-// One loader per "model.type"; Unigram lives in unigram_json.cpp.
+// One loader per "model.type": Unigram in unigram_json.cpp, BPE in
+// bpe_json.cpp, WordPiece in wordpiece_json.cpp.
 #pragma once
 #include <nlohmann/json.hpp>
 
