@@ -29,7 +29,8 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
 
   // Loads whatever the directory ships: tokenizer.json first (like HF fast
-  // tokenizers), else spm.model / spiece.model. Throws ModelError naming the
+  // tokenizers), else spm.model / spiece.model, else vocab.txt (BERT's slow
+  // WordPiece tokenizer). Throws ModelError naming the
   // missing or broken file.
   static std::unique_ptr<Tokenizer> from_dir(const std::filesystem::path& dir);
 
@@ -58,7 +59,8 @@ class Tokenizer {
 
 // The loaders from_dir chooses between, callable directly (each throws
 // ModelError naming the missing or broken file):
-// tokenizer.json (HF fast format; Unigram models) plus the config files beside it.
+// tokenizer.json (HF fast format; Unigram, BPE or WordPiece models) plus the
+// config files beside it.
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::filesystem::path& dir);
 // spm.model / spiece.model (HF slow SentencePiece tokenizers) plus the config files.
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& dir);
