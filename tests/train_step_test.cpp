@@ -110,3 +110,22 @@ TEST(TrainStep, BatchTargetsFollowTheCandidates) {
   EXPECT_EQ(labels[0].item<int64_t>(), 3);
   EXPECT_EQ(labels[1].item<int64_t>(), 2);
 }
+
+TEST(TrainStep, ExamplesWhoseLabelsCannotFitAreAnErrorOrLeftOut) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const auto dir = gliclass::testing::golden_dir() / "deberta_first_simple_pf";
+  const auto config = io::GLiClassConfig::from_file(dir / "config.json");
+  auto tokenizer = tokenize::Tokenizer::from_dir(dir);
+  auto examples = two_examples();
+  std::string long_label;
+  for (int i = 0; i < 12; ++i) long_label += "a label far too long for the window ";
+  examples[1].all_labels.push_back(long_label);
+  EXPECT_THROW(make_batch(examples, *tokenizer, config, 40, false, 0), InputError);
+  std::vector<size_t> dropped;
+  auto batch = make_batch(examples, *tokenizer, config, 40, false, 0, &dropped);
+  EXPECT_EQ(dropped, (std::vector<size_t>{2}));
+  ASSERT_TRUE(batch.input.input_ids.defined());
+  EXPECT_EQ(batch.input.input_ids.size(0), 1);
+  EXPECT_EQ(batch.input.num_classes, 3);
+  EXPECT_LE(batch.input.input_ids.size(1), 40);
+}

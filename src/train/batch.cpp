@@ -7,28 +7,33 @@
 
 namespace gliclass::train {
 
-TrainBatch make_batch(const std::vector<TrainExample>& examples, const tokenize::Tokenizer& tokenizer,
-                      const io::GLiClassConfig& config, size_t max_length, bool single_label, int64_t pad_id) {
-  if (examples.empty()) throw InputError("batch: no examples");
+TrainBatch make_batch(const std::vector<TrainExample>& all, const tokenize::Tokenizer& tokenizer,
+                      const io::GLiClassConfig& config, size_t max_length, bool single_label, int64_t pad_id,
+                      std::vector<size_t>* dropped) {
+  if (all.empty()) throw InputError("batch: no examples");
   TrainBatch batch;
-  std::vector<std::vector<int64_t>> ids(examples.size());
+  std::vector<const TrainExample*> kept;
+  std::vector<std::vector<int64_t>> ids;
   size_t max_len = 0;
   int64_t max_labels = 0;
-  for (size_t i = 0; i < examples.size(); ++i) {
-    const auto& ex = examples[i];
+  for (const auto& ex : all) {
     try {
       auto fitted = pipeline::fit_uni_encoder(tokenizer, ex.text, ex.all_labels, ex.prompt, ex.examples,
                                               config.prompt_first, max_length);
-      ids[i] = std::move(fitted.ids);
+      ids.push_back(std::move(fitted.ids));
       batch.truncated += fitted.truncated ? 1 : 0;
     } catch (const InputError& e) {
-      throw InputError("batch: example at line " + std::to_string(ex.line) + ": " + e.what());
+      if (!dropped) throw InputError("batch: example at line " + std::to_string(ex.line) + ": " + e.what());
+      dropped->push_back(ex.line);
+      continue;
     }
-    max_len = std::max(max_len, ids[i].size());
+    kept.push_back(&ex);
+    max_len = std::max(max_len, ids.back().size());
     max_labels = std::max<int64_t>(max_labels, static_cast<int64_t>(ex.all_labels.size()));
   }
+  if (kept.empty()) return batch;
 
-  const auto rows = static_cast<int64_t>(examples.size());
+  const auto rows = static_cast<int64_t>(kept.size());
   auto input_ids = torch::full({rows, static_cast<int64_t>(max_len)}, pad_id, torch::kLong);
   auto attention = torch::zeros({rows, static_cast<int64_t>(max_len)}, torch::kLong);
   auto targets = torch::zeros({rows, max_labels}, torch::kFloat);
@@ -45,7 +50,7 @@ TrainBatch make_batch(const std::vector<TrainExample>& examples, const tokenize:
       ids_a[b][static_cast<int64_t>(t)] = row[t];
       att_a[b][static_cast<int64_t>(t)] = 1;
     }
-    const auto& ex = examples[static_cast<size_t>(b)];
+    const auto& ex = *kept[static_cast<size_t>(b)];
     for (size_t k = 0; k < ex.all_labels.size(); ++k) {
       tgt_a[b][static_cast<int64_t>(k)] = ex.target(ex.all_labels[k]);
       mask_a[b][static_cast<int64_t>(k)] = 1.0f;

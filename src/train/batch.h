@@ -24,8 +24,11 @@ struct TrainBatch {
 // Encodes each example as the uni-encoder pipeline does (labels never cut; the
 // text, then the examples, cut to max_length) and pads the batch with pad_id.
 // single_label also fills targets.index (the example's top true label).
-// InputError naming the example's line when its labels alone do not fit.
+// When an example's labels alone do not fit: with `dropped` null, InputError
+// naming its line; otherwise it is left out and its line appended to
+// `dropped` (the batch may then be empty: input_ids undefined).
 TrainBatch make_batch(const std::vector<TrainExample>& examples, const tokenize::Tokenizer& tokenizer,
-                      const io::GLiClassConfig& config, size_t max_length, bool single_label, int64_t pad_id);
+                      const io::GLiClassConfig& config, size_t max_length, bool single_label, int64_t pad_id,
+                      std::vector<size_t>* dropped = nullptr);
 
 }  // namespace gliclass::train

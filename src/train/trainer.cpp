@@ -106,6 +106,7 @@ class Trainer {
   double last_grad_norm_ = 0;
   double last_multiplier_ = 0;
   int64_t last_saved_step_ = -1;
+  size_t dropped_ = 0;  // examples left out because their labels alone overflow max_length
 };
 
 void Trainer::setup() {
@@ -202,6 +203,7 @@ double Trainer::train_step() {
   const int64_t group_end = std::min(batches_per_epoch_, state_.batch_in_epoch + o_.grad_accum);
   const int64_t group = group_end - state_.batch_in_epoch;
   double loss_sum = 0;
+  int64_t used = 0;
   for (int64_t b = state_.batch_in_epoch; b < group_end; ++b) {
     const size_t begin = static_cast<size_t>(b * o_.batch_size);
     const size_t end = std::min(train_.size(), begin + static_cast<size_t>(o_.batch_size));
@@ -210,13 +212,22 @@ double Trainer::train_step() {
       Rng rng(mix_seed(o_.seed, kExampleStream + (static_cast<uint64_t>(state_.epoch) << 32) + pos));
       views.push_back(augmenter_->draw(perm[pos], rng));
     }
-    TrainBatch batch = make_batch(views, *tokenizer_, config_, o_.max_length, loss_.single_label, pad_id_);
+    std::vector<size_t> dropped;
+    TrainBatch batch =
+        make_batch(views, *tokenizer_, config_, o_.max_length, loss_.single_label, pad_id_, &dropped);
+    for (size_t line : dropped) {
+      if (++dropped_ <= 5 && !o_.quiet)
+        std::cerr << "\ngliclass train: skipping the example at line " << line
+                  << " here: its labels alone need more than max_length (" << o_.max_length << ") tokens\n";
+    }
+    state_.examples_seen += views.size() - dropped.size();
+    if (!batch.input.input_ids.defined()) continue;
     torch::manual_seed(mix_seed(o_.seed, kDropoutStream + static_cast<uint64_t>(state_.epoch * batches_per_epoch_ + b)));
     auto out = model_->forward(batch.input);
     auto loss = model_loss(out, batch.targets, loss_);
     (loss / static_cast<double>(group)).backward();
     loss_sum += loss.item<double>();
-    state_.examples_seen += views.size();
+    ++used;
   }
   last_grad_norm_ = clip_grad_norm(optimizer_->slots(), o_.max_grad_norm);
   last_multiplier_ = lr_multiplier(o_.schedule, state_.global_step, warmup_, state_.total_steps);
@@ -228,7 +239,7 @@ double Trainer::train_step() {
     ++state_.epoch;
     state_.batch_in_epoch = 0;
   }
-  return loss_sum / static_cast<double>(group);
+  return used ? loss_sum / static_cast<double>(used) : 0.0;
 }
 
 
@@ -334,6 +345,7 @@ TrainSummary Trainer::run() {
                    {"lr_encoder", o_.optimizer.encoder_lr * last_multiplier_},
                    {"lr_others", o_.optimizer.others_lr * last_multiplier_},
                    {"grad_norm", last_grad_norm_},
+                   {"skipped_examples", dropped_},
                    {"examples_per_s", rate},
                    {"elapsed_s", elapsed}};
       append_metrics(line);
@@ -375,6 +387,8 @@ TrainSummary Trainer::run() {
     if (o_.save_steps > 0 && step % o_.save_steps == 0) save_last();
   }
   if (tty_) std::cerr << "\n";
+  if (dropped_ > 5 && !o_.quiet)
+    std::cerr << "gliclass train: " << dropped_ << " example views were skipped in all (labels longer than max_length)\n";
   if (last_saved_step_ != state_.global_step) save_last();
   if (g_stop_requested && !o_.quiet)
     std::cerr << "gliclass train: interrupted; resume with --resume (step " << state_.global_step << ")\n";
