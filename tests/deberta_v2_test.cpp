@@ -431,5 +431,57 @@ TEST(DebertaV2Model, BadInputsAreInputErrors) {
   }
 }
 
+
+TEST(DebertaV2RelativePositions, RelShiftPicksTheOffsetColumn) {
+  for (int64_t length : {1, 2, 5, 9}) {
+    auto wide = torch::randn({2, 3, length, 2 * length - 1});
+    auto shifted = rel_shift(wide);
+    ASSERT_EQ(shifted.sizes(), (std::vector<int64_t>{2, 3, length, length}));
+    for (int64_t i = 0; i < length; ++i)
+      for (int64_t j = 0; j < length; ++j)
+        EXPECT_TRUE(torch::equal(shifted.select(-2, i).select(-1, j), wide.select(-2, i).select(-1, j - i + length - 1)));
+  }
+}
+
+TEST(DebertaV2RelativePositions, RowsFollowTheBucketedOffset) {
+  auto config = tiny_config();  // buckets 8: |delta| < 4 kept, beyond log-bucketed up to 8
+  auto rel = build_relative_positions(config, 20, torch::kCPU);
+  const int64_t span = config.relative_span(), length = 20;
+  ASSERT_EQ(rel.c2p_rows.size(0), 2 * length - 1);
+  for (int64_t m = 0; m < 2 * length - 1; ++m) {
+    const int64_t delta = length - 1 - m;
+    const int64_t c2p = rel.c2p_rows[m].item<int64_t>(), p2c = rel.p2c_rows[m].item<int64_t>();
+    EXPECT_EQ(c2p + p2c, 2 * span) << delta;  // bucket(delta) + span and span - bucket(delta)
+    if (std::abs(delta) < span / 2) EXPECT_EQ(c2p, delta + span);
+    EXPECT_GE(c2p, 0);
+    EXPECT_LT(c2p, 2 * span);
+  }
+}
+
+// The position projections are kept between inference calls and recomputed
+// as soon as a parameter changes in place.
+TEST(DebertaV2Model, CachedPositionProjectionsFollowWeightUpdates) {
+  torch::manual_seed(9);
+  DebertaV2ModelImpl model(tiny_config());
+  model.eval();
+  auto ids = torch::randint(1, 50, {2, 11}, torch::kLong);
+  EncoderInput in{ids, torch::ones_like(ids), {}, {}, false};
+  auto uncached = [&] { return model.forward(in).last_hidden_state.detach(); };  // grad mode: no cache
+  torch::Tensor first, second;
+  {
+    c10::InferenceMode inference;
+    first = model.forward(in).last_hidden_state;
+    EXPECT_TRUE(torch::equal(model.forward(in).last_hidden_state, first));
+  }
+  EXPECT_TRUE(torch::allclose(first, uncached(), 1e-6, 1e-6));
+  {
+    torch::NoGradGuard no_grad;
+    model.encoder->rel_embeddings->weight.add_(torch::randn_like(model.encoder->rel_embeddings->weight) * 3);
+    second = model.forward(in).last_hidden_state;
+  }
+  EXPECT_GT(max_abs_diff(first, second), 2e-5);  // small: random positions are a small term
+  EXPECT_TRUE(torch::allclose(second, uncached(), 1e-6, 1e-6));
+}
+
 }  // namespace
 }  // namespace gliclass::encoders

@@ -210,9 +210,8 @@ bool DebertaV2Config::layer_norm_rel_embeddings() const { return contains(norm_r
 
 RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
                                            const torch::Device& device) {
-  // delta = i - j for every pair is one of -(L-1)..(L-1): bucket those 2L-1
-  // values once (on the CPU), then index the [L,L] tables on the device.
-  auto delta = torch::arange(-(length - 1), length, torch::kLong);
+  // Column m of the wide scores stands for delta = L-1-m: L-1 down to -(L-1).
+  auto delta = torch::arange(length - 1, -length, -1, torch::kLong);
   torch::Tensor bucket = delta;
   if (config.position_buckets > 0) {
     // HF make_log_bucket_position, same float32 ops: |d| <= mid stays d,
@@ -228,16 +227,24 @@ RelativePositions build_relative_positions(const DebertaV2Config& config, int64_
     bucket = torch::where(abs_pos <= mid, delta.to(log_pos.scalar_type()), log_pos * sign).to(torch::kLong);
   }
   const int64_t span = config.relative_span();
-  auto c2p = torch::clamp(bucket + span, 0, 2 * span - 1);
-  auto p2c = torch::clamp(span - bucket, 0, 2 * span - 1);
   RelativePositions rel;
-  rel.first_row = std::min(c2p.min().item<int64_t>(), p2c.min().item<int64_t>());
-  rel.num_rows = std::max(c2p.max().item<int64_t>(), p2c.max().item<int64_t>()) - rel.first_row + 1;
-  auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
-  auto pair = pos.unsqueeze(1) - pos.unsqueeze(0) + (length - 1);  // [L,L] index into delta
-  rel.c2p_index = (c2p - rel.first_row).to(device).index({pair});
-  rel.p2c_index = (p2c - rel.first_row).to(device).index({pair});
+  rel.c2p_rows = torch::clamp(bucket + span, 0, 2 * span - 1).to(device);
+  rel.p2c_rows = torch::clamp(span - bucket, 0, 2 * span - 1).to(device);
   return rel;
+}
+
+// Row i of the result starts at flat offset i*(2L-1) + (L-1) - i = (L-1) + i*(2L-2)
+// of the wide matrix: drop the first L-1 values, read rows of 2L-2, keep L.
+torch::Tensor rel_shift(const torch::Tensor& wide) {
+  const int64_t length = wide.size(-2);
+  if (length == 1) return wide;
+  auto sizes = wide.sizes().vec();
+  sizes.back() = 2 * length - 2;
+  return wide.contiguous()
+      .flatten(-2)
+      .narrow(-1, length - 1, length * (2 * length - 2))
+      .view(sizes)
+      .narrow(-1, 0, length);
 }
 
 // ------------------------------------------------------------ embeddings
@@ -306,39 +313,42 @@ torch::Tensor DisentangledSelfAttentionImpl::split_heads(const torch::Tensor& x)
 }
 
 torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                                                     const RelativePositions& rel,
-                                                     const torch::Tensor& rel_embeddings) {
+                                                     const RelativePositions& rel, const PositionProjections& pos) {
   const int64_t batch = x.size(0), length = x.size(1);
   auto q = split_heads(query_proj(x));  // [B,H,L,d]
   auto k = split_heads(key_proj(x));
   auto v = split_heads(value_proj(x));
   auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
   auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
-  if (relative_attention_ && (c2p_ || p2c_))
-    scores = scores + relative_bias(q, k, rel, train_dropout(rel_embeddings, pos_dropout_, is_training()), scale);
+  if (relative_attention_ && (c2p_ || p2c_)) scores = scores + relative_bias(q, k, rel, pos, scale);
   if (masked_out.defined()) scores = scores.masked_fill(masked_out, lowest_value(scores.scalar_type()));
   auto probs = train_dropout(torch::softmax(scores, -1), attention_dropout_, is_training());
   return torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, heads_ * head_size_});
 }
 
-// c2p[i,j] = q_i . Kr[c2p_index(i,j)], p2c[i,j] = k_j . Qr[p2c_index(j,i)],
-// each divided by the same scale (HF disentangled_attention_bias).
+PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch::Tensor& rel_table) {
+  PositionProjections pos;
+  if (!relative_attention_) return pos;
+  auto table = train_dropout(rel_table, pos_dropout_, is_training());
+  if (c2p_) pos.key = split_heads((share_att_key_ ? key_proj : pos_key_proj)(table));          // [H,2S,d]
+  if (p2c_) pos.query = split_heads((share_att_key_ ? query_proj : pos_query_proj)(table));  // [H,2S,d]
+  return pos;
+}
+
+// c2p[i,j] = q_i . Kr[row(i-j)], p2c[i,j] = k_j . Qr[row(j-i)], each divided
+// by the same scale (HF disentangled_attention_bias).
 torch::Tensor DisentangledSelfAttentionImpl::relative_bias(const torch::Tensor& q, const torch::Tensor& k,
                                                            const RelativePositions& rel,
-                                                           const torch::Tensor& rel_embeddings,
+                                                           const PositionProjections& pos,
                                                            const torch::Tensor& scale) {
-  const int64_t batch = q.size(0), length = q.size(2);
-  const std::vector<int64_t> full{batch, heads_, length, length};
   torch::Tensor bias;
   if (c2p_) {
-    auto pos_key = split_heads((share_att_key_ ? key_proj : pos_key_proj)(rel_embeddings));  // [H,R,d]
-    auto c2p = torch::matmul(q, pos_key.transpose(-1, -2)).gather(-1, rel.c2p_index.expand(full));
-    bias = c2p / scale;
+    auto wide = torch::matmul(q, pos.key.index_select(1, rel.c2p_rows).transpose(-1, -2));  // [B,H,L,2L-1]
+    bias = rel_shift(wide) / scale;
   }
   if (p2c_) {
-    auto pos_query = split_heads((share_att_key_ ? query_proj : pos_query_proj)(rel_embeddings));
-    auto p2c = torch::matmul(k, pos_query.transpose(-1, -2)).gather(-1, rel.p2c_index.expand(full));
-    auto term = p2c.transpose(-1, -2) / scale;
+    auto wide = torch::matmul(k, pos.query.index_select(1, rel.p2c_rows).transpose(-1, -2));
+    auto term = rel_shift(wide).transpose(-1, -2) / scale;
     bias = bias.defined() ? bias + term : term;
   }
   return bias;
@@ -360,8 +370,8 @@ DebertaV2AttentionImpl::DebertaV2AttentionImpl(const DebertaV2Config& config) {
 }
 
 torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                                              const RelativePositions& rel, const torch::Tensor& rel_embeddings) {
-  return output(self(x, masked_out, rel, rel_embeddings), x);
+                                              const RelativePositions& rel, const PositionProjections& pos) {
+  return output(self(x, masked_out, rel, pos), x);
 }
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
@@ -378,8 +388,8 @@ DebertaV2LayerImpl::DebertaV2LayerImpl(const DebertaV2Config& config) {
 }
 
 torch::Tensor DebertaV2LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                                          const RelativePositions& rel, const torch::Tensor& rel_embeddings) {
-  auto attended = attention(x, masked_out, rel, rel_embeddings);
+                                          const RelativePositions& rel, const PositionProjections& pos) {
+  auto attended = attention(x, masked_out, rel, pos);
   return output(intermediate(attended), attended);
 }
 
@@ -433,21 +443,47 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
     masked_out = real.unsqueeze(1).unsqueeze(2).logical_and(real.unsqueeze(1).unsqueeze(3)).logical_not();
 
   RelativePositions rel;
-  torch::Tensor rel_rows;
+  std::vector<PositionProjections> positions(layers_.size());
   if (config_.relative_attention) {
     rel = build_relative_positions(config_, length, hidden.device());
-    rel_rows = rel_embeddings->weight.narrow(0, rel.first_row, rel.num_rows);
-    if (LayerNorm) rel_rows = LayerNorm(rel_rows);  // per row, so slicing first is exact
+    positions = position_projections();
   }
 
   torch::Tensor x = hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, masked_out, rel, rel_rows);
+    x = layers_[i]->forward(x, masked_out, rel, positions[i]);
     if (i == 0 && conv) x = conv(hidden, x, real);
     if (output_hidden_states) out.hidden_states.push_back(x);
   }
   out.last_hidden_state = x;
   return out;
+}
+
+std::vector<int64_t> DebertaV2EncoderImpl::parameter_versions() const {
+  std::vector<int64_t> versions;
+  for (const auto& p : parameters()) {
+    versions.push_back(static_cast<int64_t>(reinterpret_cast<intptr_t>(p.data_ptr())));
+    versions.push_back(static_cast<int64_t>(p._version()));
+  }
+  return versions;
+}
+
+std::vector<PositionProjections> DebertaV2EncoderImpl::position_projections() {
+  auto compute = [this] {
+    auto table = rel_embeddings->weight;
+    if (LayerNorm) table = LayerNorm(table);
+    std::vector<PositionProjections> out;
+    for (auto& l : layers_) out.push_back(l->attention->self->project_positions(table));
+    return out;
+  };
+  if (is_training() || torch::GradMode::is_enabled()) return compute();
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  auto versions = parameter_versions();
+  if (cached_positions_.empty() || versions != cache_versions_) {
+    cached_positions_ = compute();
+    cache_versions_ = std::move(versions);
+  }
+  return cached_positions_;
 }
 
 // ----------------------------------------------------------------- model

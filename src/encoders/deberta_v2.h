@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -56,17 +57,25 @@ struct DebertaV2Config {
   bool layer_norm_rel_embeddings() const;
 };
 
-// Relative-position indices for one sequence length, shared by all layers.
-// Rows of rel_embeddings outside [first_row, first_row + num_rows) are never
-// used, so only those are projected; indices are relative to first_row.
+// Relative-position rows for one sequence length, shared by all layers. The
+// relative scores are first computed "wide", [L, 2L-1], column m standing for
+// the offset delta = L-1-m (i - j for c2p, a - b for p2c); rel_shift() then
+// picks out[i,j] = wide[i, j-i+L-1], so no [L,L] index is ever gathered.
 struct RelativePositions {
-  torch::Tensor c2p_index;  // [L,L]: row for query i, key j (clamp(delta(i-j) + span))
-  torch::Tensor p2c_index;  // [L,L]: row for key a, query b (clamp(span - delta(a-b)))
-  int64_t first_row = 0;
-  int64_t num_rows = 0;
+  torch::Tensor c2p_rows;  // [2L-1]: rel table row of column m, clamp(bucket(delta) + span)
+  torch::Tensor p2c_rows;  // [2L-1]: rel table row of column m, clamp(span - bucket(delta))
 };
 RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
                                            const torch::Device& device);
+// wide [..., L, 2L-1] -> [..., L, L] with out[i,j] = wide[i, j-i+L-1] (a view).
+torch::Tensor rel_shift(const torch::Tensor& wide);
+
+// One layer's projections of the relative-position table (undefined when the
+// layer's pos_att_type does not use them): [H, 2*span, d].
+struct PositionProjections {
+  torch::Tensor key;    // c2p: key projection of the table
+  torch::Tensor query;  // p2c: query projection of the table
+};
 
 class DebertaV2EmbeddingsImpl : public torch::nn::Module {
  public:
@@ -90,9 +99,12 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit DisentangledSelfAttentionImpl(const DebertaV2Config& config);
   // x [B,L,D]; masked_out [B,1,L,L] true = masked (undefined: none);
-  // rel_embeddings: the rows [first_row, first_row + num_rows) of the table.
+  // pos: this layer's project_positions().
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                        const RelativePositions& rel, const torch::Tensor& rel_embeddings);
+                        const RelativePositions& rel, const PositionProjections& pos);
+  // The table (rel_embeddings, normalised) through pos dropout and the
+  // position projections; independent of the input.
+  PositionProjections project_positions(const torch::Tensor& rel_table);
 
   torch::nn::Linear query_proj{nullptr}, key_proj{nullptr}, value_proj{nullptr};
   torch::nn::Linear pos_key_proj{nullptr}, pos_query_proj{nullptr};  // !share_att_key only
@@ -100,7 +112,7 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [...,L,H*d] -> [...,H,L,d]
   torch::Tensor relative_bias(const torch::Tensor& q, const torch::Tensor& k,
-                              const RelativePositions& rel, const torch::Tensor& rel_embeddings,
+                              const RelativePositions& rel, const PositionProjections& pos,
                               const torch::Tensor& scale);
 
   int64_t heads_, head_size_, scale_factor_;
@@ -129,7 +141,7 @@ class DebertaV2AttentionImpl : public torch::nn::Module {
  public:
   explicit DebertaV2AttentionImpl(const DebertaV2Config& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                        const RelativePositions& rel, const torch::Tensor& rel_embeddings);
+                        const RelativePositions& rel, const PositionProjections& pos);
 
   DisentangledSelfAttention self{nullptr};  // registered as "self"
   DebertaV2Output output{nullptr};
@@ -152,7 +164,7 @@ class DebertaV2LayerImpl : public torch::nn::Module {
  public:
   explicit DebertaV2LayerImpl(const DebertaV2Config& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                        const RelativePositions& rel, const torch::Tensor& rel_embeddings);
+                        const RelativePositions& rel, const PositionProjections& pos);
 
   DebertaV2Attention attention{nullptr};
   DebertaV2Intermediate intermediate{nullptr};
@@ -191,8 +203,17 @@ class DebertaV2EncoderImpl : public torch::nn::Module {
   ConvLayer conv{nullptr};                       // conv_kernel_size > 0 only
 
  private:
+  // Each layer's project_positions(). Without autograd and outside training
+  // they are computed once and kept while no parameter changes (every
+  // in-place update, an optimizer step or a load, bumps a version counter).
+  std::vector<PositionProjections> position_projections();
+  std::vector<int64_t> parameter_versions() const;
+
   DebertaV2Config config_;
   std::vector<DebertaV2Layer> layers_;
+  std::mutex cache_mutex_;
+  std::vector<int64_t> cache_versions_;
+  std::vector<PositionProjections> cached_positions_;
 };
 TORCH_MODULE(DebertaV2Encoder);
 
