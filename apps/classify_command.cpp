@@ -8,6 +8,7 @@
 #include <sstream>
 #include <iostream>
 
+#include "default_model.h"
 #include "gliclass/gliclass.h"
 #include "input_formats.h"
 #include "serve/json_io.h"
@@ -68,7 +69,7 @@ int run_classify(const ClassifyArgs& a) {
   copts.batch_size = a.batch_size;
   copts.max_length = a.max_length;
   copts.max_labels = a.max_labels;
-  const Classifier clf = Classifier::load(a.model, copts);
+  const Classifier clf = Classifier::load(a.model.empty() ? default_model_dir() : a.model, copts);
 
   ClassifyOptions opts;
   opts.type = a.single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
@@ -164,7 +165,7 @@ int run_classify(const ClassifyArgs& a) {
 void add_classify_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ClassifyArgs>();
   auto* cmd = app.add_subcommand("classify", "Classify texts against candidate labels; JSONL out");
-  cmd->add_option("--model,-m", args->model, "Model directory (Hugging Face layout)")->required();
+  cmd->add_option("--model,-m", args->model, "Model directory (Hugging Face layout); default: the bundled model");
   cmd->add_option("texts", args->texts, "Texts to classify (else --input or stdin)");
   cmd->add_option("--input,-i", args->input, "Input file, or - for stdin");
   cmd->add_option("--format", args->format, "Input format: auto, lines, jsonl, csv")->capture_default_str();

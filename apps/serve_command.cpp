@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "default_model.h"
 #include "gliclass/gliclass.h"
 #include "serve/auth.h"
 #include "serve/request_log.h"
@@ -44,6 +45,7 @@ void log_event(serve::ojson line) {
 }
 
 int run_serve(ServeArgs a) {
+  if (a.model.empty()) a.model = default_model_dir();
   if (!a.api_key_file.empty()) a.server.api_key = serve::read_api_key_file(a.api_key_file);
   if (!is_loopback(a.server.host) && a.server.api_key.empty())
     log_event({{"event", "warning"},
@@ -101,7 +103,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
   auto& o = args->server;
   auto* cmd = app.add_subcommand("serve", "Serve a model over HTTP (POST /v1/classify, POST /gliclass)");
-  cmd->add_option("--model,-m", args->model, "Model directory (Hugging Face layout)")->required();
+  cmd->add_option("--model,-m", args->model, "Model directory (Hugging Face layout); default: the bundled model");
   cmd->add_option("--host", o.host, "Address to listen on (loopback unless told otherwise)")->capture_default_str();
   cmd->add_option("--port,-p", o.port, "Port (0 = any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--max-batch-size", o.max_batch_size, "Texts per model call, across requests")

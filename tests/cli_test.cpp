@@ -28,12 +28,13 @@ struct RunResult {
 };
 
 // Runs the CLI with `args`, feeding `stdin_text`, and parses stdout as JSONL.
-RunResult run_cli(const std::string& args, const std::string& stdin_text = "") {
+// `env` prefixes the command (e.g. "GLICLASS_MODEL=dir").
+RunResult run_cli(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
   // One file per test: ctest runs tests in parallel processes.
   auto in_file = unique_temp_path("stdin.txt");
   std::ofstream(in_file, std::ios::binary) << stdin_text;
-  const std::string cmd = std::string(GLICLASS_CLI_PATH) + " classify " + args + " < " + in_file.string() +
-                          " 2>/dev/null";
+  const std::string cmd = "env -u GLICLASS_MODEL " + env + " " + std::string(GLICLASS_CLI_PATH) + " classify " +
+                          args + " < " + in_file.string() + " 2>/dev/null";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -41,6 +42,7 @@ RunResult run_cli(const std::string& args, const std::string& stdin_text = "") {
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.raw.append(buf, n);
   int status = pclose(p);
+  std::filesystem::remove(in_file);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::istringstream lines(r.raw);
   std::string line;
@@ -99,6 +101,19 @@ TEST(Cli, CsvWithQuotedFieldsAndSingleLabel) {
   ASSERT_EQ(r.lines.size(), 3u);
   EXPECT_EQ(r.lines[1]["id"], "2");
   for (const auto& j : r.lines) EXPECT_EQ(j["predictions"].size(), 1u);
+  std::filesystem::remove(csv);
+}
+
+TEST(Cli, WithoutModelTheEnvironmentsModelIsUsed) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const std::string args = "--labels a,b --logits 'A text.'";
+  auto given = run_cli(model_arg() + " " + args);
+  auto from_env = run_cli(args, "", "GLICLASS_MODEL=" + (golden_dir() / "deberta_first_simple_pf").string());
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.raw;
+  EXPECT_EQ(from_env.raw, given.raw);
+  auto missing = run_cli(args, "", "GLICLASS_MODEL=/nonexistent");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(missing.lines.empty());
 }
 
 TEST(Cli, PlainLinesFromStdin) {
