@@ -28,50 +28,17 @@ namespace fs = std::filesystem;
 using gliclass::ModelError;
 using gliclass::testing::golden_cases;
 using gliclass::testing::golden_dir;
+using gliclass::testing::contains;
+using gliclass::testing::model_error_of;
 using gliclass::testing::read_json;
+using gliclass::testing::TempDir;
+using gliclass::testing::tokenizer_dir;
 using nlohmann::json;
 namespace tk = gliclass::tokenize;
 
 namespace {
 
 const char kBpeDir[] = "tiny-modernbert-bpe";
-fs::path tokenizer_dir(const std::string& name) { return golden_dir() / "tokenizers" / name; }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("gliclass_bpe_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-  }
-};
-
-template <typename F>
-std::string model_error_of(F&& f) {
-  try {
-    f();
-  } catch (const ModelError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected ModelError, got: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected ModelError, nothing thrown";
-  return "";
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // Byte offset of every code point index (and of the end) of `text`.
 std::vector<size_t> code_point_offsets(const std::string& text) {

@@ -12,6 +12,7 @@
 
 namespace fs = std::filesystem;
 using gliclass::ModelError;
+using gliclass::testing::model_error_of;
 using namespace gliclass::io;
 using Named = std::vector<std::pair<std::string, torch::Tensor>>;
 
@@ -35,17 +36,6 @@ class CheckpointCorrupt : public TempDir {};
 class CheckpointTorchBin : public TempDir {};
 class CheckpointOpen : public TempDir {};
 class CheckpointLoad : public TempDir {};
-
-template <class F>
-std::string model_error_of(F&& f) {
-  try {
-    f();
-  } catch (const ModelError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ModelError";
-  return {};
-}
 
 void expect_has(const std::string& msg, const std::vector<std::string>& words) {
   for (const auto& w : words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;

@@ -1,13 +1,19 @@
-// Shared helpers for the test suite: where the golden cases are, and JSON
-// reading. Tests that need ../shared skip with a message when it is absent.
+// Shared helpers for the test suite: where the golden cases are, JSON
+// reading, temp directories, error messages. Tests that need ../shared skip
+// with a message when it is absent.
 #pragma once
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "gliclass/error.h"
 
 namespace gliclass::testing {
 
@@ -31,6 +37,53 @@ inline std::vector<std::string> golden_cases(const std::string& arch, const std:
     out.push_back(row.at("case").get<std::string>());
   }
   return out;
+}
+
+// The golden tokenizer directory `name` (golden/tokenizers/<name>).
+inline std::filesystem::path tokenizer_dir(const std::string& name) { return golden_dir() / "tokenizers" / name; }
+
+// A fresh empty directory under the system temp dir, unique to this process
+// and object, removed at scope exit.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& name = "tmp") {
+    static std::atomic<int> counter{0};
+    path = std::filesystem::temp_directory_path() /
+           ("gliclass_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  void write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(path / name, std::ios::binary) << bytes;
+  }
+  void copy_from(const std::filesystem::path& dir, const std::string& name) const {
+    std::filesystem::copy_file(dir / name, path / name, std::filesystem::copy_options::overwrite_existing);
+  }
+};
+
+// The message of the ModelError `f` throws ("" and a failure if none).
+template <typename F>
+std::string model_error_of(F&& f) {
+  try {
+    f();
+  } catch (const ModelError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected ModelError, got: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected ModelError, nothing thrown";
+  return "";
+}
+
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
 }
 
 // |a-b| <= tol, or relative to the larger magnitude.

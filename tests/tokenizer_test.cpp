@@ -19,54 +19,20 @@ namespace fs = std::filesystem;
 using gliclass::ModelError;
 using gliclass::testing::golden_cases;
 using gliclass::testing::golden_dir;
+using gliclass::testing::contains;
+using gliclass::testing::model_error_of;
 using gliclass::testing::read_json;
+using gliclass::testing::TempDir;
+using gliclass::testing::tokenizer_dir;
 using nlohmann::json;
 namespace tk = gliclass::tokenize;
 
 namespace {
 
-fs::path tokenizer_dir(const std::string& name) { return golden_dir() / "tokenizers" / name; }
-
-// A fresh empty directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("gliclass_tok_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-  }
-  void copy_from(const fs::path& dir, const std::string& name) const {
-    fs::copy_file(dir / name, path / name, fs::copy_options::overwrite_existing);
-  }
-};
 
 std::string read_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// The message of the ModelError `f` throws ("" and a failure if none).
-template <typename F>
-std::string model_error_of(F&& f) {
-  try {
-    f();
-  } catch (const ModelError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected ModelError, got: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected ModelError, nothing thrown";
-  return "";
 }
 
 // Ids with special tokens and the body's tokens equal the reference's
@@ -134,10 +100,6 @@ std::set<std::string> added_contents(const fs::path& dir) {
   for (const auto& [id, decl] : config.at("added_tokens_decoder").items())
     out.insert(decl.at("content").get<std::string>());
   return out;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 }  // namespace

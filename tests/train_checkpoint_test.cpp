@@ -23,20 +23,11 @@
 using namespace gliclass;
 using namespace gliclass::train;
 namespace fs = std::filesystem;
+using gliclass::testing::TempDir;
 
 namespace {
 
 const char* kCase = "deberta_first_simple_pf";
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 const char* kTrainData =
     R"({"text": "The striker scored twice in the derby.", "all_labels": ["sports", "politics", "music"], "true_labels": ["sports"]}

@@ -14,21 +14,12 @@
 #include "train/scratch.h"
 
 namespace fs = std::filesystem;
+using gliclass::testing::TempDir;
 using gliclass::testing::golden_dir;
 using gliclass::testing::read_json;
 using gliclass::testing::shared_dir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("gliclass-scratch-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // The first `n` lines of the debtags training set, as a file of its own.
 fs::path debtags_sample(const fs::path& dir, int n) {

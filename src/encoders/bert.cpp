@@ -7,71 +7,23 @@
 #include <type_traits>
 #include <utility>
 
+#include "encoders/common.h"
 #include "gliclass/error.h"
 
 namespace gliclass::encoders {
 namespace {
 
-[[noreturn]] void config_error(const std::string& model_type, const std::string& what) {
-  throw ModelError(model_type + " config: " + what);
-}
-
-// Optional keys: absent or null keeps the default; a wrong type is an error.
-const nlohmann::json* find_key(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return (it == j.end() || it->is_null()) ? nullptr : &*it;
+[[noreturn]] void model_config_error(const std::string& model_type, const std::string& what) {
+  config_error(model_type + " config", what);
 }
 
 template <typename T>
 void read(const nlohmann::json& j, const std::string& model_type, const char* key, T& out) {
-  const auto* v = find_key(j, key);
-  if (!v) return;
-  const char* kind = "a string";
-  bool ok = v->is_string();
-  if constexpr (std::is_same_v<T, bool>) {
-    kind = "true or false", ok = v->is_boolean();
-  } else if constexpr (std::is_same_v<T, int64_t>) {
-    kind = "an integer";
-    ok = v->is_number_integer() || (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>());
-  } else if constexpr (std::is_same_v<T, double>) {
-    kind = "a number", ok = v->is_number();
-  }
-  if (!ok) config_error(model_type, std::string("'") + key + "' must be " + kind + " (got " + v->dump() + ")");
-  out = v->get<T>();
-}
-
-torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training) {
-  return (training && p > 0) ? torch::dropout(x, p, true) : x;
-}
-
-// torch.finfo(dtype).min, HF's additive mask value.
-double lowest_value(torch::ScalarType dtype) {
-  switch (dtype) {
-    case torch::kDouble: return std::numeric_limits<double>::lowest();
-    case torch::kHalf: return -65504.0;
-    case torch::kBFloat16: return -3.3895313892515355e38;
-    default: return std::numeric_limits<float>::lowest();
-  }
+  read_config(j, model_type + " config", key, out);
 }
 
 torch::nn::LayerNorm layer_norm(const BertConfig& config) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
-}
-
-// HF BertPreTrainedModel._init_weights: Linear / Embedding ~ N(0, range),
-// zero biases and padding rows; LayerNorm keeps (1, 0).
-void init_weights(torch::nn::Module& root, double std) {
-  torch::NoGradGuard no_grad;
-  for (auto& m : root.modules(/*include_self=*/false)) {
-    if (auto* lin = m->as<torch::nn::Linear>()) {
-      lin->weight.normal_(0.0, std);
-      if (lin->bias.defined()) lin->bias.zero_();
-    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
-      emb->weight.normal_(0.0, std);
-      auto pad = emb->options.padding_idx();
-      if (pad && *pad >= 0) emb->weight[*pad].zero_();
-    }
-  }
 }
 
 }  // namespace
@@ -79,7 +31,7 @@ void init_weights(torch::nn::Module& root, double std) {
 // ---------------------------------------------------------------- config
 
 BertConfig BertConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) config_error("bert", std::string("expected a JSON object (got ") + j.type_name() + ")");
+  if (!j.is_object()) model_config_error("bert", std::string("expected a JSON object (got ") + j.type_name() + ")");
   BertConfig c;
   read(j, c.model_type, "model_type", c.model_type);
   if (c.model_type == "roberta") {
@@ -87,7 +39,7 @@ BertConfig BertConfig::from_json(const nlohmann::json& j) {
   } else if (c.model_type == "xlm-roberta") {
     c.pad_token_id = 1;  // XLMRobertaConfig defaults
   } else if (c.model_type != "bert") {
-    config_error("bert", "unsupported model_type '" + c.model_type + "' (expected bert, roberta or xlm-roberta)");
+    model_config_error("bert", "unsupported model_type '" + c.model_type + "' (expected bert, roberta or xlm-roberta)");
   }
   const auto& t = c.model_type;
   read(j, t, "vocab_size", c.vocab_size);
@@ -109,7 +61,7 @@ BertConfig BertConfig::from_json(const nlohmann::json& j) {
   for (const char* key : {"is_decoder", "add_cross_attention"}) {
     bool flag = false;
     read(j, t, key, flag);
-    if (flag) config_error(t, std::string("'") + key + "' is not supported by the encoder (expected false, got true)");
+    if (flag) model_config_error(t, std::string("'") + key + "' is not supported by the encoder (expected false, got true)");
   }
   c.validate();
   return c;
@@ -121,20 +73,20 @@ void BertConfig::validate() const {
   for (auto [value, key] : {std::pair{vocab_size, "vocab_size"}, {hidden_size, "hidden_size"},
                             {num_attention_heads, "num_attention_heads"}, {intermediate_size, "intermediate_size"},
                             {max_position_embeddings, "max_position_embeddings"}, {type_vocab_size, "type_vocab_size"}})
-    if (value <= 0) config_error(t, std::string("'") + key + "' must be positive" + got(value));
-  if (num_hidden_layers < 0) config_error(t, "'num_hidden_layers' must be >= 0" + got(num_hidden_layers));
+    if (value <= 0) model_config_error(t, std::string("'") + key + "' must be positive" + got(value));
+  if (num_hidden_layers < 0) model_config_error(t, "'num_hidden_layers' must be >= 0" + got(num_hidden_layers));
   if (hidden_size % num_attention_heads != 0)
-    config_error(t, "hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
+    model_config_error(t, "hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
                         std::to_string(num_attention_heads) + ", got " + std::to_string(hidden_size) + ")");
-  if (layer_norm_eps <= 0) config_error(t, "'layer_norm_eps' must be positive" + got(layer_norm_eps));
+  if (layer_norm_eps <= 0) model_config_error(t, "'layer_norm_eps' must be positive" + got(layer_norm_eps));
   for (double p : {hidden_dropout_prob, attention_probs_dropout_prob})
-    if (p < 0 || p >= 1) config_error(t, "dropout probabilities must be in [0, 1)" + got(p));
+    if (p < 0 || p >= 1) model_config_error(t, "dropout probabilities must be in [0, 1)" + got(p));
   if (position_embedding_type != "absolute" && position_embedding_type != "relative_key" &&
       position_embedding_type != "relative_key_query")
-    config_error(t, "unknown position_embedding_type '" + position_embedding_type +
+    model_config_error(t, "unknown position_embedding_type '" + position_embedding_type +
                         "' (expected absolute, relative_key or relative_key_query)");
   if (roberta_positions() && (pad_token_id < 0 || pad_token_id + 1 >= max_position_embeddings))
-    config_error(t, "position ids start at pad_token_id + 1, so pad_token_id must be in 0.." +
+    model_config_error(t, "position ids start at pad_token_id + 1, so pad_token_id must be in 0.." +
                         std::to_string(max_position_embeddings - 2) + got(pad_token_id));
   activation_by_name(hidden_act, t + " config");
 }
@@ -289,7 +241,7 @@ BertModelImpl::BertModelImpl(const BertConfig& config) : config_(config) {
   embeddings = register_module("embeddings", BertEmbeddings(config));
   encoder = register_module("encoder", BertEncoder(config));
   pooler = register_module("pooler", BertPooler(config));
-  init_weights(*this, config.initializer_range);
+  init_normal_weights(*this, config.initializer_range);
 }
 
 torch::Tensor BertModelImpl::embed_tokens(const torch::Tensor& input_ids) {

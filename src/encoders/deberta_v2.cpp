@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "encoders/common.h"
 #include "gliclass/error.h"
 
 namespace gliclass::encoders {
@@ -18,32 +19,11 @@ namespace {
 
 const char* const kComponent = "deberta-v2 config";
 
-[[noreturn]] void config_error(const std::string& what) {
-  throw ModelError(std::string(kComponent) + ": " + what);
-}
-
-// Optional keys: absent or null keeps the default; a wrong type is an error.
-const nlohmann::json* find_key(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return (it == j.end() || it->is_null()) ? nullptr : &*it;
-}
+[[noreturn]] void config_error(const std::string& what) { encoders::config_error(kComponent, what); }
 
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out) {
-  const auto* v = find_key(j, key);
-  if (!v) return;
-  const char* kind = "a string";
-  bool ok = v->is_string();
-  if constexpr (std::is_same_v<T, bool>) {
-    kind = "true or false", ok = v->is_boolean();
-  } else if constexpr (std::is_same_v<T, int64_t>) {
-    kind = "an integer";
-    ok = v->is_number_integer() || (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>());
-  } else if constexpr (std::is_same_v<T, double>) {
-    kind = "a number", ok = v->is_number();
-  }
-  if (!ok) config_error(std::string("'") + key + "' must be " + kind + " (got " + v->dump() + ")");
-  out = v->get<T>();
+  read_config(j, kComponent, key, out);
 }
 
 std::string trimmed_lower(std::string s) {
@@ -78,39 +58,8 @@ bool contains(const std::vector<std::string>& v, const char* s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// HF's inference-time dropout is a no-op; training uses the module's mode.
-torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training) {
-  return (training && p > 0) ? torch::dropout(x, p, true) : x;
-}
-
-// torch.finfo(dtype).min, the value HF fills masked scores with.
-double lowest_value(torch::ScalarType dtype) {
-  switch (dtype) {
-    case torch::kDouble: return std::numeric_limits<double>::lowest();
-    case torch::kHalf: return -65504.0;
-    case torch::kBFloat16: return -3.3895313892515355e38;
-    default: return std::numeric_limits<float>::lowest();
-  }
-}
-
 torch::nn::LayerNorm layer_norm(const DebertaV2Config& config) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
-}
-
-// HF _init_weights: Linear / Embedding ~ N(0, initializer_range), zero bias
-// and padding row; LayerNorm keeps (1, 0). Checkpoints overwrite all of it.
-void init_weights(torch::nn::Module& root, double std) {
-  torch::NoGradGuard no_grad;
-  for (auto& m : root.modules(/*include_self=*/false)) {
-    if (auto* lin = m->as<torch::nn::Linear>()) {
-      lin->weight.normal_(0.0, std);
-      if (lin->bias.defined()) lin->bias.zero_();
-    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
-      emb->weight.normal_(0.0, std);
-      auto pad = emb->options.padding_idx();
-      if (pad && *pad >= 0) emb->weight[*pad].zero_();
-    }
-  }
 }
 
 }  // namespace
@@ -265,7 +214,7 @@ DebertaV2EmbeddingsImpl::DebertaV2EmbeddingsImpl(const DebertaV2Config& config)
     embed_proj = register_module(
         "embed_proj", torch::nn::Linear(torch::nn::LinearOptions(emb, config.hidden_size).bias(false)));
   LayerNorm = register_module("LayerNorm", layer_norm(config));
-  init_weights(*this, config.initializer_range);
+  init_normal_weights(*this, config.initializer_range);
 }
 
 torch::Tensor DebertaV2EmbeddingsImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids,
@@ -426,7 +375,7 @@ DebertaV2EncoderImpl::DebertaV2EncoderImpl(const DebertaV2Config& config) : conf
   if (config.layer_norm_rel_embeddings())
     LayerNorm = register_module("LayerNorm", layer_norm(config));
   if (config.conv_kernel_size > 0) conv = register_module("conv", ConvLayer(config));
-  init_weights(*this, config.initializer_range);
+  init_normal_weights(*this, config.initializer_range);
 }
 
 EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,

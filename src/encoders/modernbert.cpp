@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "encoders/common.h"
 #include "gliclass/error.h"
 
 namespace gliclass::encoders {
@@ -15,32 +16,11 @@ namespace {
 
 const char* const kComponent = "modernbert config";
 
-[[noreturn]] void config_error(const std::string& what) {
-  throw ModelError(std::string(kComponent) + ": " + what);
-}
-
-// Optional keys: absent or null keeps the default; a wrong type is an error.
-const nlohmann::json* find_key(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return (it == j.end() || it->is_null()) ? nullptr : &*it;
-}
+[[noreturn]] void config_error(const std::string& what) { encoders::config_error(kComponent, what); }
 
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out) {
-  const auto* v = find_key(j, key);
-  if (!v) return;
-  const char* kind = "a string";
-  bool ok = v->is_string();
-  if constexpr (std::is_same_v<T, bool>) {
-    kind = "true or false", ok = v->is_boolean();
-  } else if constexpr (std::is_same_v<T, int64_t>) {
-    kind = "an integer";
-    ok = v->is_number_integer() || (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>());
-  } else if constexpr (std::is_same_v<T, double>) {
-    kind = "a number", ok = v->is_number();
-  }
-  if (!ok) config_error(std::string("'") + key + "' must be " + kind + " (got " + v->dump() + ")");
-  out = v->get<T>();
+  read_config(j, kComponent, key, out);
 }
 
 // RoPE parameters of the newer configs ({"rope_type", "rope_theta"}), and the
@@ -53,20 +33,6 @@ void read_rope(const nlohmann::json& params, const std::string& where, double& t
   if (type != "default")
     config_error("unsupported rope_type in '" + where + "' (expected default, got " + type + ")");
   read(params, "rope_theta", theta);
-}
-
-torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training) {
-  return (training && p > 0) ? torch::dropout(x, p, true) : x;
-}
-
-// torch.finfo(dtype).min, the value HF's masks hold.
-double lowest_value(torch::ScalarType dtype) {
-  switch (dtype) {
-    case torch::kDouble: return std::numeric_limits<double>::lowest();
-    case torch::kHalf: return -65504.0;
-    case torch::kBFloat16: return -3.3895313892515355e38;
-    default: return std::numeric_limits<float>::lowest();
-  }
 }
 
 // softmax(scores with `blocked` entries at finfo.min) @ v; the softmax runs

@@ -1,0 +1,43 @@
+#include "encoders/common.h"
+
+#include <limits>
+
+namespace gliclass::encoders {
+
+void config_error(const std::string& component, const std::string& what) {
+  throw ModelError(component + ": " + what);
+}
+
+const nlohmann::json* find_key(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return (it == j.end() || it->is_null()) ? nullptr : &*it;
+}
+
+torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training) {
+  return (training && p > 0) ? torch::dropout(x, p, true) : x;
+}
+
+double lowest_value(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kDouble: return std::numeric_limits<double>::lowest();
+    case torch::kHalf: return -65504.0;
+    case torch::kBFloat16: return -3.3895313892515355e38;
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+
+void init_normal_weights(torch::nn::Module& root, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : root.modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::Linear>()) {
+      lin->weight.normal_(0.0, std);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::Embedding>()) {
+      emb->weight.normal_(0.0, std);
+      auto pad = emb->options.padding_idx();
+      if (pad && *pad >= 0) emb->weight[*pad].zero_();
+    }
+  }
+}
+
+}  // namespace gliclass::encoders

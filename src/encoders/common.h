@@ -1,0 +1,52 @@
+// Pieces every encoder shares: config readers that name the bad key, HF's
+// train-only dropout and mask value, and the Linear/Embedding initialisation.
+#pragma once
+
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <string>
+#include <type_traits>
+
+#include "gliclass/error.h"
+
+namespace gliclass::encoders {
+
+// ModelError "<component>: <what>", e.g. "deberta-v2 config: ...".
+[[noreturn]] void config_error(const std::string& component, const std::string& what);
+
+// Optional keys: absent or null gives nullptr (the default is kept).
+const nlohmann::json* find_key(const nlohmann::json& j, const char* key);
+
+// Reads an optional key into `out` (bool, int64_t, double or std::string);
+// a wrong type is a config_error naming the key and the value.
+template <typename T>
+void read_config(const nlohmann::json& j, const std::string& component, const char* key, T& out) {
+  const auto* v = find_key(j, key);
+  if (!v) return;
+  const char* kind = "a string";
+  bool ok = v->is_string();
+  if constexpr (std::is_same_v<T, bool>) {
+    kind = "true or false", ok = v->is_boolean();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    kind = "an integer";
+    ok = v->is_number_integer() || (v->is_number_float() && std::floor(v->get<double>()) == v->get<double>());
+  } else if constexpr (std::is_same_v<T, double>) {
+    kind = "a number", ok = v->is_number();
+  }
+  if (!ok) config_error(component, std::string("'") + key + "' must be " + kind + " (got " + v->dump() + ")");
+  out = v->get<T>();
+}
+
+// HF's inference-time dropout is a no-op; training uses the module's mode.
+torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training);
+
+// torch.finfo(dtype).min, the value HF fills masked attention scores with.
+double lowest_value(torch::ScalarType dtype);
+
+// HF _init_weights of BERT and DeBERTa: Linear / Embedding ~ N(0, std), zero
+// biases and padding rows; LayerNorm keeps (1, 0). Checkpoints overwrite it.
+void init_normal_weights(torch::nn::Module& root, double std);
+
+}  // namespace gliclass::encoders
