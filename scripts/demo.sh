@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds everything and classifies a few texts with a model directory
-# (default: the tiny golden checkpoint in ../shared; its weights are random,
-# so the scores only show the machinery working).
+# Builds everything and classifies two software descriptions with the
+# bundled model (models/gliclass-debtags-tiny, trained on Debian's debtags),
+# or with the model directory given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-MODEL="${1:-../shared/golden/deberta_first_simple_pf}"
-./build/gliclass classify --model "$MODEL" --labels "sports,politics,technology" --all-scores \
-  "The team won the championship after a dramatic final." \
-  "The new phone ships with a faster chip and a better camera."
+MODEL_ARGS=()
+if [ $# -gt 0 ]; then MODEL_ARGS=(--model "$1"); fi
+./build/gliclass classify "${MODEL_ARGS[@]}" --all-scores \
+  --labels "Games and Amusement: Action and Arcade,Role: Shared Library,Works with: Email" \
+  "A fast-paced 3D shooter: fight through levels full of monsters, alone or in network deathmatch." \
+  "Shared library for decoding Ogg Vorbis audio files, used by music players."

@@ -116,6 +116,21 @@ TEST(Cli, WithoutModelTheEnvironmentsModelIsUsed) {
   EXPECT_TRUE(missing.lines.empty());
 }
 
+// No --model and no $GLICLASS_MODEL: the bundled model of the source tree,
+// which was trained on software descriptions and tells these apart.
+TEST(Cli, BundledModelIsTheDefault) {
+  const std::string shooter = "Games and Amusement: Action and Arcade", library = "Role: Shared Library";
+  auto r = run_cli("--all-scores --labels '" + shooter + "," + library + ",Works with: Email' "
+                   "'A fast-paced 3D shooter: fight through levels full of monsters, alone or in network deathmatch.' "
+                   "'Shared library for decoding Ogg Vorbis audio files, used by music players.'");
+  ASSERT_EQ(r.exit_code, 0) << r.raw;
+  ASSERT_EQ(r.lines.size(), 2u);
+  const auto& game = r.lines[0]["scores"];
+  const auto& codec = r.lines[1]["scores"];
+  EXPECT_GT(game[shooter].get<double>(), game[library].get<double>()) << r.raw;
+  EXPECT_GT(codec[library].get<double>(), codec[shooter].get<double>()) << r.raw;
+}
+
 TEST(Cli, PlainLinesFromStdin) {
   GLICLASS_REQUIRE_GOLDEN();
   auto r = run_cli(model_arg() + " --labels a,b", "one\n\ntwo\nthree\n");
