@@ -48,8 +48,9 @@ TextSource read_debtags(const std::string& data, const std::string& vocab) {
     src.texts.push_back(nlohmann::json::parse(line).at("text").get<std::string>());
   std::ifstream vin(vocab);
   if (!vin) throw std::runtime_error("bench: cannot open " + vocab);
-  for (const auto& [tag, name] : nlohmann::json::parse(vin).at("vocabulary").items())
-    src.labels.push_back(name.get<std::string>());
+  const auto vocabulary = nlohmann::json::parse(vin).at("vocabulary");  // a named copy: items() refers to it
+  for (const auto& [tag, name] : vocabulary.items()) src.labels.push_back(name.get<std::string>());
+  if (src.texts.empty() || src.labels.empty()) throw std::runtime_error("bench: no texts or no labels read");
   return src;
 }
 
