@@ -14,7 +14,6 @@
 #include <set>
 
 #include "gliclass/gliclass.h"
-#include "train/allocator.h"
 #include "train/data.h"
 #include "train/metrics.h"
 #include "train/scoring.h"
@@ -98,7 +97,6 @@ void print_report(const train::EvalReport& r, size_t per_label, std::ostream& ou
 }
 
 int run_eval(const EvalArgs& a) {
-  train::keep_freed_memory();  // see train/allocator.h
   const auto examples = train::load_examples(a.data);
   ClassifierOptions copts;
   copts.threads = a.threads;

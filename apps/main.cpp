@@ -9,8 +9,10 @@
 #include "serve_command.h"
 #include "train_command.h"
 #include "gliclass/gliclass.h"
+#include "runtime/allocator.h"
 
 int main(int argc, char** argv) {
+  gliclass::runtime::keep_freed_memory();  // batched forwards without page-fault churn
   CLI::App app{"gliclass: zero-shot text classification with GLiClass models"};
   app.set_version_flag("--version", std::string(gliclass::kVersion));
   app.require_subcommand(1);

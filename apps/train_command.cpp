@@ -8,7 +8,6 @@
 #include <iostream>
 #include <memory>
 
-#include "train/allocator.h"
 #include "train/trainer.h"
 
 namespace gliclass::cli {
@@ -26,7 +25,6 @@ struct TrainArgs {
 };
 
 int run_train(TrainArgs& a) {
-  train::keep_freed_memory();  // see train/allocator.h
   auto& o = a.o;
   o.model_dir = a.model;
   o.train_file = a.data;

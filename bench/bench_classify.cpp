@@ -13,6 +13,7 @@
 #include <random>
 
 #include "gliclass/gliclass.h"
+#include "runtime/allocator.h"
 #include "io/config.h"
 #include "model/model.h"
 
@@ -137,6 +138,7 @@ void bench_config(const std::string& file, const std::vector<size_t>& batch_size
 }  // namespace
 
 int main(int argc, char** argv) {
+  gliclass::runtime::keep_freed_memory();  // as the gliclass tools do
   CLI::App app{"GLiClass throughput benchmark (texts/second)"};
   std::string model, config, data = "../shared/data/debtags/dev.jsonl",
                              vocab = "../shared/data/debtags/labels.json";

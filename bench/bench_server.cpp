@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "gliclass/gliclass.h"
+#include "runtime/allocator.h"
 #include "serve/http.h"
 #include "serve/json_io.h"
 #include "serve/server.h"
@@ -342,6 +343,7 @@ json check_cli(const std::string& cli, const std::string& model, const std::vect
 }  // namespace
 
 int main(int argc, char** argv) {
+  gliclass::runtime::keep_freed_memory();  // as the gliclass tools do
   CLI::App app{"Load test of gliclass serve on loopback"};
   std::string model, cli;
   double seconds = 30;

@@ -1,4 +1,4 @@
-#include "train/allocator.h"
+#include "runtime/allocator.h"
 
 #include <climits>
 
@@ -6,7 +6,7 @@
 #include <malloc.h>
 #endif
 
-namespace gliclass::train {
+namespace gliclass::runtime {
 
 bool keep_freed_memory() {
 #if defined(__GLIBC__)
@@ -16,4 +16,4 @@ bool keep_freed_memory() {
 #endif
 }
 
-}  // namespace gliclass::train
+}  // namespace gliclass::runtime
