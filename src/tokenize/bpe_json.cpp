@@ -63,17 +63,7 @@ std::unique_ptr<Tokenizer> load_bpe_json(const TokenizerJson& tj) {
       !(dropout->is_number() && dropout->get<double>() == 0.0))
     throw ModelError("tokenize: " + where + ".dropout: BPE dropout is not supported (expected null, got " +
                      dropout->dump() + ")");
-  const json& vocab_json = json_member(model, "vocab", where);
-  if (!vocab_json.is_object())
-    throw ModelError("tokenize: " + where + ".vocab: expected an object {token: id}, got " +
-                     vocab_json.type_name());
-  std::vector<std::pair<std::string, int64_t>> vocab;
-  vocab.reserve(vocab_json.size());
-  for (const auto& [token, id] : vocab_json.items()) {
-    if (!id.is_number_integer())
-      throw ModelError("tokenize: " + where + ".vocab: id of \"" + token + "\" is not an integer");
-    vocab.emplace_back(token, id.get<int64_t>());
-  }
+  const auto vocab = json_token_ids(model, where);
   BpeOptions options;
   options.unk_token = optional_string(model, "unk_token", where);
   options.continuing_subword_prefix = optional_string(model, "continuing_subword_prefix", where).value_or("");

@@ -15,11 +15,6 @@ const char* kSupported =
     "Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend, "
     "BertNormalizer, NMT, ByteLevel";
 
-bool flag(const json& spec, const char* key, bool fallback) {
-  auto it = spec.find(key);
-  return it != spec.end() && it->is_boolean() ? it->get<bool>() : fallback;
-}
-
 Normalizer unicode_step(UnicodeForm form) {
   return [form](NormalizedText* t) { *t = unicode_normalize(*t, form); };
 }
@@ -55,10 +50,10 @@ void strip(NormalizedText* t, bool left, bool right) {
 // BertNormalizer: clean_text, handle_chinese_chars, strip_accents (default:
 // follow lowercase), lowercase, in that order.
 Normalizer bert_step(const json& spec) {
-  const bool clean = flag(spec, "clean_text", true);
-  const bool chinese = flag(spec, "handle_chinese_chars", true);
-  const bool lower = flag(spec, "lowercase", true);
-  const bool accents = flag(spec, "strip_accents", lower);
+  const bool clean = json_flag(spec, "clean_text", true);
+  const bool chinese = json_flag(spec, "handle_chinese_chars", true);
+  const bool lower = json_flag(spec, "lowercase", true);
+  const bool accents = json_flag(spec, "strip_accents", lower);
   return [=](NormalizedText* t) {
     if (clean || chinese) {
       *t = map_chars(*t, [&](char32_t c, std::string* out) {
@@ -143,7 +138,7 @@ Normalizer build_normalizer(const json& spec, const std::string& where) {
   if (type == "NFKD") return unicode_step(UnicodeForm::kNFKD);
   if (type == "Lowercase") return &lowercase;
   if (type == "Strip") {
-    bool left = flag(spec, "strip_left", true), right = flag(spec, "strip_right", true);
+    bool left = json_flag(spec, "strip_left", true), right = json_flag(spec, "strip_right", true);
     return [left, right](NormalizedText* t) { strip(t, left, right); };
   }
   if (type == "StripAccents") {

@@ -97,11 +97,6 @@ const char* kSupported =
     "Sequence, ByteLevel, Split, Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, "
     "Digits, Metaspace, CharDelimiterSplit";
 
-bool flag(const json& spec, const char* key, bool fallback) {
-  auto it = spec.find(key);
-  return it != spec.end() && it->is_boolean() ? it->get<bool>() : fallback;
-}
-
 // Runs `f` on every piece, replacing it by the pieces `f` appends.
 template <typename F>
 void for_each_piece(std::vector<NormalizedText>* pieces, F&& f) {
@@ -143,9 +138,9 @@ SplitBehavior parse_behavior(const json& spec, const std::string& where, SplitBe
 // ByteLevel: a space before each piece (add_prefix_space), GPT-2's regex
 // (use_regex), then every byte as its byte-level character.
 PreTokenizer byte_level(const json& spec, const std::string& where) {
-  const bool prefix = flag(spec, "add_prefix_space", true);
+  const bool prefix = json_flag(spec, "add_prefix_space", true);
   std::shared_ptr<const Regex> re;
-  if (flag(spec, "use_regex", true)) re = std::make_shared<const Regex>(kGpt2Pattern, where);
+  if (json_flag(spec, "use_regex", true)) re = std::make_shared<const Regex>(kGpt2Pattern, where);
   return [prefix, re](std::vector<NormalizedText>* pieces) {
     for_each_piece(pieces, [&](const NormalizedText& p, std::vector<NormalizedText>* out) {
       NormalizedText text;
@@ -185,7 +180,7 @@ PreTokenizer metaspace(const json& spec, const std::string& where) {
   if (scheme != "always" && scheme != "first" && scheme != "never")
     throw ModelError("tokenize: " + where + ": unknown Metaspace prepend_scheme \"" + scheme +
                      "\" (expected always, first or never)");
-  const bool split = flag(spec, "split", true);
+  const bool split = json_flag(spec, "split", true);
   return [replacement, rep, scheme, split](std::vector<NormalizedText>* pieces) {
     for_each_piece(pieces, [&](const NormalizedText& p, std::vector<NormalizedText>* out) {
       NormalizedText text = map_chars(p, [&](char32_t c, std::string* o) {
@@ -222,7 +217,7 @@ PreTokenizer split(const json& spec, const std::string& where) {
     throw ModelError("tokenize: " + where + ": Split pattern: expected {\"String\": ...} or {\"Regex\": ...}, got " +
                      pattern.dump().substr(0, 80));
   return regex_split(std::make_shared<const Regex>(regex, where + " Split"),
-                     parse_behavior(spec, where, SplitBehavior::kIsolated), flag(spec, "invert", false));
+                     parse_behavior(spec, where, SplitBehavior::kIsolated), json_flag(spec, "invert", false));
 }
 
 }  // namespace
@@ -260,7 +255,7 @@ PreTokenizer build_pre_tokenizer(const json& spec, const std::string& where) {
   if (type == "Punctuation")
     return char_split(&is_punctuation, parse_behavior(spec, where, SplitBehavior::kIsolated));
   if (type == "Digits")
-    return char_split(&is_numeric, flag(spec, "individual_digits", false) ? SplitBehavior::kIsolated
+    return char_split(&is_numeric, json_flag(spec, "individual_digits", false) ? SplitBehavior::kIsolated
                                                                            : SplitBehavior::kContiguous);
   if (type == "Metaspace") return metaspace(spec, where);
   if (type == "CharDelimiterSplit") {

@@ -101,6 +101,26 @@ std::string json_string(const json& obj, const char* key, const std::string& whe
   return v.get<std::string>();
 }
 
+bool json_flag(const json& obj, const char* key, bool fallback) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
+std::vector<std::pair<std::string, int64_t>> json_token_ids(const json& model, const std::string& where) {
+  const json& vocab_json = json_member(model, "vocab", where);
+  if (!vocab_json.is_object())
+    throw ModelError("tokenize: " + where + ".vocab: expected an object {token: id}, got " +
+                     vocab_json.type_name());
+  std::vector<std::pair<std::string, int64_t>> vocab;
+  vocab.reserve(vocab_json.size());
+  for (const auto& [token, id] : vocab_json.items()) {
+    if (!id.is_number_integer())
+      throw ModelError("tokenize: " + where + ".vocab: id of \"" + token + "\" is not an integer");
+    vocab.emplace_back(token, id.get<int64_t>());
+  }
+  return vocab;
+}
+
 std::string base64_decode(std::string_view text, const std::string& where) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';

@@ -46,6 +46,10 @@ int64_t json_pad_id(const TokenizerJson& tj,
 const nlohmann::json& json_member(const nlohmann::json& obj, const char* key,
                                   const std::string& where);
 std::string json_string(const nlohmann::json& obj, const char* key, const std::string& where);
+// Boolean member `key`, or `fallback` when absent or not a boolean.
+bool json_flag(const nlohmann::json& obj, const char* key, bool fallback);
+// The model's "vocab": {token: id} (BPE, WordPiece), as (token, id) pairs.
+std::vector<std::pair<std::string, int64_t>> json_token_ids(const nlohmann::json& model, const std::string& where);
 
 // RFC 4648 base64 (the precompiled_charsmap encoding); throws ModelError.
 std::string base64_decode(std::string_view text, const std::string& where);

@@ -12,17 +12,7 @@ using nlohmann::json;
 std::unique_ptr<Tokenizer> load_wordpiece_json(const TokenizerJson& tj) {
   const std::string where = tj.file.string() + " model";
   const json& model = tj.doc["model"];
-  const json& vocab_json = json_member(model, "vocab", where);
-  if (!vocab_json.is_object())
-    throw ModelError("tokenize: " + where + ".vocab: expected an object {token: id}, got " +
-                     vocab_json.type_name());
-  std::vector<std::pair<std::string, int64_t>> vocab;
-  vocab.reserve(vocab_json.size());
-  for (const auto& [token, id] : vocab_json.items()) {
-    if (!id.is_number_integer())
-      throw ModelError("tokenize: " + where + ".vocab: id of \"" + token + "\" is not an integer");
-    vocab.emplace_back(token, id.get<int64_t>());
-  }
+  const auto vocab = json_token_ids(model, where);
   std::string unk = model.contains("unk_token") ? json_string(model, "unk_token", where) : "[UNK]";
   std::string prefix = model.contains("continuing_subword_prefix")
                            ? json_string(model, "continuing_subword_prefix", where)
