@@ -8,6 +8,9 @@
 #include <iostream>
 #include <memory>
 
+#include "gliclass/error.h"
+#include "local_workers.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace gliclass::cli {
@@ -22,10 +25,16 @@ struct TrainArgs {
   bool multi_label = false;
   bool no_augment = false;
   bool no_shuffle = false;
+  int nproc = 1;
 };
 
 int run_train(TrainArgs& a) {
   auto& o = a.o;
+  o.world = train::world_from_environment();
+  if (o.world && a.nproc > 1 && a.nproc != o.world->size)
+    throw InputError("train: --nproc " + std::to_string(a.nproc) + " but WORLD_SIZE=" +
+                     std::to_string(o.world->size) + " in the environment");
+  if (!o.world && a.nproc > 1) return run_local_workers(a.nproc);
   o.model_dir = a.model;
   o.train_file = a.data;
   o.dev_file = a.dev;
@@ -43,6 +52,7 @@ int run_train(TrainArgs& a) {
   if (a.no_shuffle) o.augment.shuffle_labels = false;
 
   const auto s = train::run_training(o);
+  if (s.rank != 0) return 0;  // rank 0 reports for the world
   nlohmann::json j = {{"steps", s.steps},
                       {"total_steps", s.total_steps},
                       {"finished", s.finished},
@@ -120,7 +130,11 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue from out/last (same data, seed and batch settings)");
   cmd->add_option("--stop-at-step", o.stop_at_step, "Stop at this step, saving a resumable last/");
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o.threads, "CPU threads per worker (0 = all, shared among --nproc workers)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--nproc", args->nproc,
+                  "Data-parallel worker processes on this machine (Gloo; each takes --batch-size examples)")
+      ->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
   cmd->callback([args, &exit_code]() { exit_code = run_train(*args); });
 }

@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libtorch-dev            # tensors, autograd, optimizers (LibTorch 1.13)
+  libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
   libopenblas0-pthread    # an optimised BLAS for LibTorch (Debian's default is netlib)
   nlohmann-json3-dev      # config.json, tokenizer.json, JSONL
   libcli11-dev            # the command line

@@ -19,10 +19,13 @@
 #include "train/data.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
+#include "weights_util.h"
 
 using namespace gliclass;
 using namespace gliclass::train;
 namespace fs = std::filesystem;
+using gliclass::testing::max_diff;
+using gliclass::testing::read_all;
 using gliclass::testing::TempDir;
 
 namespace {
@@ -42,27 +45,6 @@ const char* kTrainData =
 std::vector<ClassifyRequest> requests() {
   return {{"The final whistle blew and the fans cheered.", {"sports", "politics", "weather"}},
           {"Inflation slowed in March.", {"economy", "sports"}, "Topic:"}};
-}
-
-std::map<std::string, torch::Tensor> read_all(const fs::path& file) {
-  auto f = io::open_safetensors(file);
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& n : f->names()) out[n] = f->get(n);
-  return out;
-}
-
-double max_diff(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double d = 0;
-  for (const auto& [name, t] : a) {
-    auto it = b.find(name);
-    if (it == b.end()) {
-      ADD_FAILURE() << "missing " << name;
-      continue;
-    }
-    d = std::max(d, (t.to(torch::kDouble) - it->second.to(torch::kDouble)).abs().max().item<double>());
-  }
-  return d;
 }
 
 TrainOptions tiny_run(const fs::path& data, const fs::path& out) {

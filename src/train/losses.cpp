@@ -74,7 +74,8 @@ torch::Tensor bce_loss(const torch::Tensor& logits, const torch::Tensor& targets
   return focal_loss(logits, targets, mask, o);
 }
 
-torch::Tensor contrastive_loss(const torch::Tensor& class_embeddings, const torch::Tensor& mask) {
+// Sum over the real slots of the contrastive loss (contrastive_loss before the mean).
+static torch::Tensor contrastive_sum(const torch::Tensor& class_embeddings, const torch::Tensor& mask) {
   if (class_embeddings.dim() != 3)
     throw InputError("loss: class embeddings must be [batch, labels, dim] (got " +
                      c10::str(class_embeddings.sizes()) + ")");
@@ -92,7 +93,11 @@ torch::Tensor contrastive_loss(const torch::Tensor& class_embeddings, const torc
   auto diag = sim.diagonal(0, 1, 2);                  // [B,K]
   // Padded rows have lse = -inf; zero them before masking to keep gradients finite.
   auto per_label = torch::where(m > 0, lse - diag, torch::zeros_like(diag));
-  return per_label.sum() / m.sum().clamp_min(1.0);
+  return per_label.sum();
+}
+
+torch::Tensor contrastive_loss(const torch::Tensor& class_embeddings, const torch::Tensor& mask) {
+  return contrastive_sum(class_embeddings, mask) / mask.to(torch::kFloat).sum().clamp_min(1.0);
 }
 
 torch::Tensor single_label_loss(const torch::Tensor& logits, const torch::Tensor& target,
@@ -104,30 +109,45 @@ torch::Tensor single_label_loss(const torch::Tensor& logits, const torch::Tensor
   auto x = logits.to(torch::kFloat).masked_fill(m <= 0, -std::numeric_limits<float>::infinity());
   auto log_probs = torch::log_softmax(x, -1);
   auto loss = -log_probs.gather(1, target.to(torch::kLong).unsqueeze(1)).squeeze(1);  // [B]
-  switch (reduction) {
-    case Reduction::kNone:
-      return loss;
-    case Reduction::kSum:
-      return loss.sum();
-    case Reduction::kMean:
-      break;
+  return reduce(loss, torch::ones_like(loss), reduction);  // the mean is over texts
+}
+
+torch::Tensor LossTerm::over(double total_count) const {
+  return averaged ? sum / std::max(total_count, 1.0) : sum;
+}
+
+torch::Tensor LossParts::combine(double main_count, double contrastive_count) const {
+  auto loss = main.over(main_count);
+  if (contrastive) loss = loss + contrastive_coef * contrastive->over(contrastive_count);
+  return loss;
+}
+
+LossParts model_loss_parts(const model::ModelOutput& output, const BatchTargets& targets,
+                           const LossOptions& options) {
+  LossParts parts;
+  const auto reduction = options.focal.reduction;
+  parts.main.averaged = reduction != Reduction::kSum;
+  const double real_slots = targets.mask.sum().item<double>();
+  if (options.single_label) {
+    parts.main.sum = single_label_loss(output.logits, targets.index, targets.mask, Reduction::kSum);
+    parts.main.count = static_cast<double>(output.logits.size(0));
+  } else {
+    FocalOptions focal = options.focal;
+    focal.reduction = Reduction::kSum;
+    parts.main.sum = focal_loss(output.logits, targets.targets, targets.mask, focal);
+    parts.main.count = reduction == Reduction::kNone ? static_cast<double>(output.logits.numel()) : real_slots;
   }
-  return loss.mean();
+  if (options.contrastive_coef > 0) {
+    parts.contrastive = LossTerm{contrastive_sum(output.class_embeddings, targets.mask), real_slots, true};
+    parts.contrastive_coef = options.contrastive_coef;
+  }
+  return parts;
 }
 
 torch::Tensor model_loss(const model::ModelOutput& output, const BatchTargets& targets,
                          const LossOptions& options) {
-  torch::Tensor loss;
-  if (options.single_label) {
-    const auto r = options.focal.reduction == Reduction::kSum ? Reduction::kSum : Reduction::kMean;
-    loss = single_label_loss(output.logits, targets.index, targets.mask, r);
-  } else {
-    loss = focal_loss(output.logits, targets.targets, targets.mask, options.focal);
-    if (options.focal.reduction == Reduction::kNone) loss = loss.mean();
-  }
-  if (options.contrastive_coef > 0)
-    loss = loss + options.contrastive_coef * contrastive_loss(output.class_embeddings, targets.mask);
-  return loss;
+  const auto parts = model_loss_parts(output, targets, options);
+  return parts.combine(parts.main.count, parts.contrastive ? parts.contrastive->count : 1.0);
 }
 
 }  // namespace gliclass::train

@@ -4,6 +4,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 
 #include "model/model.h"
@@ -65,10 +66,32 @@ struct BatchTargets {
   torch::Tensor mask;     // [B,K] float, 1 on real label slots
 };
 
+// A loss term as a sum and the count it is averaged over, so data-parallel
+// workers can divide their local sums by the whole batch's count.
+struct LossTerm {
+  torch::Tensor sum;     // scalar
+  double count = 1;      // what the mean divides by (clamped to >= 1)
+  bool averaged = true;  // false: reduction "sum", the term is `sum` itself
+  torch::Tensor over(double total_count) const;  // sum / max(total_count, 1), or sum
+};
+
+struct LossParts {
+  LossTerm main;
+  std::optional<LossTerm> contrastive;  // when contrastive_coef > 0
+  double contrastive_coef = 0;
+  // main + coef * contrastive, each averaged over the given counts.
+  torch::Tensor combine(double main_count, double contrastive_count) const;
+};
+
 // The model's training loss (GLiClassBaseModel.get_loss): focal/BCE or
-// single-label cross-entropy, plus the weighted contrastive term. Reduction
-// "none" reduces like the reference model does after it: the mean over all
-// B*K slots, padded ones counting as zero.
+// single-label cross-entropy, plus the weighted contrastive term. Counts:
+// multi-label "mean" the real label slots, single-label "mean" the texts,
+// "none" all B*K slots (padded ones counting as zero, like the reference
+// model's mean after an unreduced loss); the contrastive term the real slots.
+LossParts model_loss_parts(const model::ModelOutput& output, const BatchTargets& targets,
+                           const LossOptions& options);
+
+// model_loss_parts combined over this batch's own counts.
 torch::Tensor model_loss(const model::ModelOutput& output, const BatchTargets& targets,
                          const LossOptions& options);
 

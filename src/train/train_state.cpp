@@ -18,6 +18,7 @@ json TrainState::to_json() const {
   j["total_steps"] = total_steps;
   j["batch_size"] = batch_size;
   j["grad_accum"] = grad_accum;
+  j["world_size"] = world_size;
   j["seed"] = seed;
   j["train_examples"] = train_examples;
   j["examples_seen"] = examples_seen;
@@ -46,6 +47,7 @@ TrainState TrainState::from_json(const json& j, const std::string& source) {
   get("train_examples", s.train_examples);
   get("examples_seen", s.examples_seen);
   get("best_step", s.best_step);
+  if (j.contains("world_size")) get("world_size", s.world_size);  // absent: one process
   if (auto it = j.find("best_metric"); it != j.end() && it->is_number()) s.best_metric = it->get<double>();
   return s;
 }
@@ -71,6 +73,7 @@ void check_compatible(const TrainState& saved, const TrainState& now) {
   same("seed", saved.seed, now.seed);
   same("batch size", saved.batch_size, now.batch_size);
   same("gradient accumulation", saved.grad_accum, now.grad_accum);
+  same("number of data-parallel workers", saved.world_size, now.world_size);
   same("number of training examples", saved.train_examples, now.train_examples);
   same("total steps", saved.total_steps, now.total_steps);
 }

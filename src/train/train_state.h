@@ -20,6 +20,7 @@ struct TrainState {
   int64_t total_steps = 0;
   int64_t batch_size = 0;
   int64_t grad_accum = 0;
+  int64_t world_size = 1;       // data-parallel workers (a micro-batch is world_size * batch_size)
   uint64_t seed = 0;            // every generator is derived from it (trainer.h)
   uint64_t train_examples = 0;
   uint64_t examples_seen = 0;
@@ -34,7 +35,7 @@ struct TrainState {
 TrainState read_train_state(const std::filesystem::path& file);
 
 // InputError when a resumed run would not continue the saved one (another
-// seed, batch size, accumulation, data size or step budget).
+// seed, batch size, accumulation, worker count, data size or step budget).
 void check_compatible(const TrainState& saved, const TrainState& now);
 
 // Drops metrics.jsonl lines logged after `step` (they are redone on resume).

@@ -49,6 +49,10 @@ constexpr uint64_t kOrderStream = 1ULL << 40;
 constexpr uint64_t kDropoutStream = 2ULL << 40;
 constexpr uint64_t kExampleStream = 3ULL << 40;
 
+// How long a worker waits for the others at a collective (rank 0 evaluates
+// and saves while they wait).
+constexpr std::chrono::minutes kCollectiveTimeout{60};
+
 void check_special_tokens(const tokenize::Tokenizer& tok, const io::GLiClassConfig& c, const fs::path& dir) {
   const std::pair<const char*, int64_t> expected[] = {{pipeline::kLabelToken, c.class_token_index},
                                                       {pipeline::kSepToken, c.text_token_index},
@@ -85,8 +89,14 @@ class Trainer {
   void save_best();
   void append_metrics(const json& line);
   void progress(double loss, double seconds, double examples_per_s, double grad_norm, double mult);
+  void sum_across_workers(std::vector<double>& values);
+  int64_t world_size() const { return group_ ? group_->size() : 1; }
+  int64_t rank() const { return group_ ? group_->rank() : 0; }
 
   TrainOptions o_;
+  std::unique_ptr<ProcessGroup> group_;  // data-parallel workers; null in one process
+  bool main_ = true;                     // rank 0: evaluates, saves, logs
+  bool stop_ = false;                    // every worker stops after this step
   io::GLiClassConfig config_;
   std::shared_ptr<const tokenize::Tokenizer> tokenizer_;
   model::ModelPtr model_;
@@ -113,7 +123,15 @@ void Trainer::setup() {
   if (o_.batch_size < 1 || o_.grad_accum < 1)
     throw InputError("train: batch size and gradient accumulation must be at least 1");
   if (o_.epochs < 1 && o_.max_steps < 1) throw InputError("train: give epochs >= 1 or max_steps >= 1");
-  if (o_.threads > 0) torch::set_num_threads(o_.threads);
+  if (o_.world && o_.world->size > 1) {
+    group_ = std::make_unique<ProcessGroup>(*o_.world, kCollectiveTimeout);
+    main_ = group_->rank() == 0;
+    if (!main_) o_.quiet = true;
+  }
+  if (o_.threads > 0)
+    torch::set_num_threads(o_.threads);
+  else if (o_.world && o_.world->local_size > 1)  // local workers share the cores
+    torch::set_num_threads(std::max(1, torch::get_num_threads() / o_.world->local_size));
   tty_ = !o_.quiet && ::isatty(STDERR_FILENO);
 
   config_ = io::GLiClassConfig::from_file(o_.model_dir / "config.json");
@@ -142,13 +160,15 @@ void Trainer::setup() {
   augmenter_ = std::make_unique<Augmenter>(train_, std::move(descriptions), aug);
 
   const auto n = static_cast<int64_t>(train_.size());
-  batches_per_epoch_ = (n + o_.batch_size - 1) / o_.batch_size;
+  const int64_t global_batch = o_.batch_size * world_size();
+  batches_per_epoch_ = (n + global_batch - 1) / global_batch;
   const int64_t steps_per_epoch = (batches_per_epoch_ + o_.grad_accum - 1) / o_.grad_accum;
   state_ = TrainState{};
   state_.seed = o_.seed;
   state_.total_steps = o_.max_steps > 0 ? o_.max_steps : o_.epochs * steps_per_epoch;
   state_.batch_size = o_.batch_size;
   state_.grad_accum = o_.grad_accum;
+  state_.world_size = world_size();
   state_.train_examples = train_.size();
   warmup_ = o_.warmup_steps >= 0 ? o_.warmup_steps
                                  : static_cast<int64_t>(std::ceil(o_.warmup_ratio * static_cast<double>(state_.total_steps)));
@@ -167,7 +187,7 @@ void Trainer::setup() {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     for (const auto& name : file->names()) tensors.emplace_back(name, file->get(name));
     optimizer_->load_state(tensors);
-    truncate_metrics(metrics_file_, state_.global_step);
+    if (main_) truncate_metrics(metrics_file_, state_.global_step);
     last_saved_step_ = state_.global_step;
     if (!o_.quiet)
       std::cerr << "gliclass train: resuming from " << last.string() << " at step " << state_.global_step << "/"
@@ -177,10 +197,21 @@ void Trainer::setup() {
       std::cerr << "gliclass train: nothing to resume in " << (o_.out_dir / "last").string()
                 << "; starting from " << o_.model_dir.string() << "\n";
     // A fresh run owns its outputs: no metrics or "best" of an earlier run stay.
-    fs::remove(metrics_file_);
-    fs::remove_all(o_.out_dir / "best");
+    if (main_) {
+      fs::remove(metrics_file_);
+      fs::remove_all(o_.out_dir / "best");
+    }
     model_ = load_trainable_model(o_.model_dir, config_);
     optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
+  }
+  if (group_) {
+    // Every replica starts from rank 0's weights.
+    std::vector<torch::Tensor> params;
+    for (auto& slot : optimizer_->slots()) params.push_back(slot.param);
+    group_->broadcast_from_rank0(params);
+    if (!o_.quiet)
+      std::cerr << "gliclass train: " << world_size() << " data-parallel workers, " << o_.batch_size * world_size()
+                << " examples per micro-batch\n";
   }
 }
 
@@ -202,10 +233,12 @@ double Trainer::train_step() {
   const auto& perm = order(state_.epoch);
   const int64_t group_end = std::min(batches_per_epoch_, state_.batch_in_epoch + o_.grad_accum);
   const int64_t group = group_end - state_.batch_in_epoch;
+  const int64_t workers = world_size();
   double loss_sum = 0;
   int64_t used = 0;
   for (int64_t b = state_.batch_in_epoch; b < group_end; ++b) {
-    const size_t begin = static_cast<size_t>(b * o_.batch_size);
+    // This worker's slice of micro-batch b.
+    const size_t begin = std::min(train_.size(), static_cast<size_t>((b * workers + rank()) * o_.batch_size));
     const size_t end = std::min(train_.size(), begin + static_cast<size_t>(o_.batch_size));
     std::vector<TrainExample> views;
     for (size_t pos = begin; pos < end; ++pos) {
@@ -213,21 +246,58 @@ double Trainer::train_step() {
       views.push_back(augmenter_->draw(perm[pos], rng));
     }
     std::vector<size_t> dropped;
-    TrainBatch batch =
-        make_batch(views, *tokenizer_, config_, o_.max_length, loss_.single_label, pad_id_, &dropped);
+    TrainBatch batch;
+    if (!views.empty())
+      batch = make_batch(views, *tokenizer_, config_, o_.max_length, loss_.single_label, pad_id_, &dropped);
     for (size_t line : dropped) {
-      if (++dropped_ <= 5 && !o_.quiet)
+      if (dropped_ + 1 <= 5 && !o_.quiet)
         std::cerr << "\ngliclass train: skipping the example at line " << line
                   << " here: its labels alone need more than max_length (" << o_.max_length << ") tokens\n";
     }
-    state_.examples_seen += views.size() - dropped.size();
-    if (!batch.input.input_ids.defined()) continue;
-    torch::manual_seed(mix_seed(o_.seed, kDropoutStream + static_cast<uint64_t>(state_.epoch * batches_per_epoch_ + b)));
-    auto out = model_->forward(batch.input);
-    auto loss = model_loss(out, batch.targets, loss_);
+    std::optional<LossParts> parts;
+    if (batch.input.input_ids.defined()) {
+      const uint64_t micro_batch = static_cast<uint64_t>((state_.epoch * batches_per_epoch_ + b) * workers + rank());
+      torch::manual_seed(mix_seed(o_.seed, kDropoutStream + micro_batch));
+      parts = model_loss_parts(model_->forward(batch.input), batch.targets, loss_);
+    }
+    // The micro-batch's counts over all workers: loss normalisers, examples, skipped.
+    std::vector<double> counts = {parts ? parts->main.count : 0.0,
+                                  parts && parts->contrastive ? parts->contrastive->count : 0.0,
+                                  static_cast<double>(views.size() - dropped.size()),
+                                  static_cast<double>(dropped.size())};
+    if (group_) sum_across_workers(counts);
+    state_.examples_seen += static_cast<uint64_t>(counts[2]);
+    dropped_ += static_cast<size_t>(counts[3]);
+    if (counts[2] == 0) continue;
+    ++used;
+    if (!parts) continue;
+    auto loss = parts->combine(counts[0], counts[1]);
     (loss / static_cast<double>(group)).backward();
     loss_sum += loss.item<double>();
-    ++used;
+  }
+  stop_ = g_stop_requested;
+  if (group_) {
+    // Gradients summed across workers (each already divided by the global
+    // counts), with the loss and the stop request in the same collective.
+    std::vector<torch::Tensor> grads;
+    std::vector<double> extra = {loss_sum, stop_ ? 1.0 : 0.0};
+    for (auto& slot : optimizer_->slots()) {
+      auto& g = slot.param.mutable_grad();
+      extra.push_back(g.defined() ? 1.0 : 0.0);
+      if (!g.defined()) g = torch::zeros_like(slot.param);
+      grads.push_back(g);
+    }
+    auto extras = torch::tensor(extra, torch::kFloat64).to(grads.front().scalar_type());
+    grads.push_back(extras);
+    group_->sum(grads);
+    const auto summed = extras.to(torch::kFloat64);
+    const auto* e = summed.data_ptr<double>();
+    loss_sum = e[0];
+    stop_ = e[1] > 0;
+    // A parameter no worker produced a gradient for is skipped, as in one process.
+    auto& slots = optimizer_->slots();
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (e[i + 2] == 0) slots[i].param.mutable_grad() = torch::Tensor();
   }
   last_grad_norm_ = clip_grad_norm(optimizer_->slots(), o_.max_grad_norm);
   last_multiplier_ = lr_multiplier(o_.schedule, state_.global_step, warmup_, state_.total_steps);
@@ -242,6 +312,12 @@ double Trainer::train_step() {
   return used ? loss_sum / static_cast<double>(used) : 0.0;
 }
 
+void Trainer::sum_across_workers(std::vector<double>& values) {
+  auto t = torch::tensor(values, torch::kFloat64);
+  group_->sum({t});
+  const auto* data = t.data_ptr<double>();
+  values.assign(data, data + values.size());
+}
 
 EvalReport Trainer::evaluate_dev() {
   model_->eval();
@@ -278,6 +354,7 @@ void Trainer::save_best() {
 }
 
 void Trainer::append_metrics(const json& line) {
+  if (!main_) return;
   std::ofstream out(metrics_file_, std::ios::app);
   if (!out) throw Error("train: cannot append to " + metrics_file_.string());
   out << line.dump() << "\n";
@@ -315,7 +392,7 @@ TrainSummary Trainer::run() {
   uint64_t window_examples = 0;
 
   while (state_.global_step < state_.total_steps) {
-    if (g_stop_requested) break;
+    if (stop_) break;
     if (o_.stop_at_step > 0 && state_.global_step >= o_.stop_at_step) break;
     const int64_t epoch_before = state_.epoch;
     const uint64_t seen_before = state_.examples_seen;
@@ -357,7 +434,7 @@ TrainSummary Trainer::run() {
     }
 
     const bool epoch_end = state_.epoch != epoch_before;
-    if (!dev_.empty() && ((o_.eval_steps > 0 && step % o_.eval_steps == 0) || epoch_end || step == state_.total_steps)) {
+    if (main_ && !dev_.empty() && ((o_.eval_steps > 0 && step % o_.eval_steps == 0) || epoch_end || step == state_.total_steps)) {
       if (tty_) std::cerr << "\n";
       EvalReport r = evaluate_dev();
       const bool better = !state_.best_metric || r.micro_f1 > *state_.best_metric;
@@ -384,13 +461,14 @@ TrainSummary Trainer::run() {
       }
       summary.last_eval = r;
     }
-    if (o_.save_steps > 0 && step % o_.save_steps == 0) save_last();
+    if (main_ && o_.save_steps > 0 && step % o_.save_steps == 0) save_last();
   }
   if (tty_) std::cerr << "\n";
   if (dropped_ > 5 && !o_.quiet)
     std::cerr << "gliclass train: " << dropped_ << " example views were skipped in all (labels longer than max_length)\n";
-  if (last_saved_step_ != state_.global_step) save_last();
-  if (g_stop_requested && !o_.quiet)
+  if (main_ && last_saved_step_ != state_.global_step) save_last();
+  if (group_) group_->barrier();  // every worker returns once last/ is written
+  if (stop_ && !o_.quiet)
     std::cerr << "gliclass train: interrupted; resume with --resume (step " << state_.global_step << ")\n";
 
   summary.steps = state_.global_step;
@@ -399,6 +477,7 @@ TrainSummary Trainer::run() {
   summary.best_micro_f1 = state_.best_metric;
   summary.best_step = state_.best_step;
   summary.last_dir = o_.out_dir / "last";
+  summary.rank = static_cast<int>(rank());
   if (state_.best_metric) summary.best_dir = o_.out_dir / "best";
   return summary;
 }

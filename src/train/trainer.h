@@ -1,5 +1,6 @@
 // Supervised training of a GLiClass checkpoint (the reference's train.py +
-// training.Trainer), single process.
+// training.Trainer), in one process or data-parallel across several
+// (train/distributed.h).
 //
 // Output directory:
 //   last/     the latest checkpoint (Hugging Face layout) plus the resume state:
@@ -12,6 +13,12 @@
 // micro-batch's dropout masks come from generators seeded by (seed, epoch,
 // position) alone, so the resume state needs no generator snapshots and a
 // resumed run takes exactly the steps an uninterrupted one would.
+//
+// Data-parallel: with W workers a micro-batch is W * batch_size examples of
+// the epoch order, worker r taking the r-th slice of batch_size; losses are
+// averaged over the whole micro-batch's counts (losses.h LossParts) and
+// gradients summed across workers, so W workers take the steps one process
+// would with W times the batch size. Rank 0 alone evaluates, saves and logs.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -19,6 +26,7 @@
 #include <string>
 
 #include "train/augment.h"
+#include "train/distributed.h"
 #include "train/losses.h"
 #include "train/metrics.h"
 #include "train/optimizer.h"
@@ -59,7 +67,8 @@ struct TrainOptions {
 
   bool resume = false;         // continue from out_dir/last if it has a resume state
   int64_t stop_at_step = 0;    // > 0: stop (saving last/) once this step is reached
-  int threads = 0;             // intra-op threads; 0 = LibTorch's default
+  int threads = 0;             // intra-op threads; 0 = LibTorch's default (split among local workers)
+  std::optional<WorldInfo> world;  // data-parallel worker of this world; nullopt = one process
   bool quiet = false;          // no progress on stderr
 };
 
@@ -73,6 +82,7 @@ struct TrainSummary {
   int64_t best_step = 0;
   std::filesystem::path last_dir;
   std::filesystem::path best_dir;
+  int rank = 0;                // this worker's rank (0 in one process)
 };
 
 // Runs training; throws InputError (bad data or options) or ModelError (bad checkpoint).
