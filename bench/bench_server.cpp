@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -192,6 +193,7 @@ struct PhaseResult {
   size_t valid_ok = 0, dropped = 0, wrong = 0, bad_ok = 0, bad_wrong = 0, texts = 0;
   double seconds = 0, max_diff = 0;
   std::vector<double> latencies_ms;
+  std::map<std::string, size_t> dropped_by;  // HTTP status, or the client's transport error
 };
 
 double percentile(std::vector<double> v, double q) {
@@ -251,6 +253,7 @@ PhaseResult run_phase(const std::string& model, int threads, size_t max_batch, i
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         if (!res || res->status != 200) {
           ++r.dropped;
+          ++r.dropped_by[res ? std::to_string(res->status) : httplib::to_string(res.error())];
           continue;
         }
         const double diff = check_answer(s, res->body);
@@ -276,6 +279,7 @@ PhaseResult run_phase(const std::string& model, int threads, size_t max_batch, i
     total.bad_ok += r.bad_ok;
     total.bad_wrong += r.bad_wrong;
     total.texts += r.texts;
+    for (const auto& [why, n] : r.dropped_by) total.dropped_by[why] += n;
     total.max_diff = std::max(total.max_diff, r.max_diff);
     total.latencies_ms.insert(total.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
   }
@@ -287,6 +291,7 @@ json phase_json(const PhaseResult& r, size_t max_batch) {
           {"seconds", r.seconds},
           {"valid_ok", r.valid_ok},
           {"dropped", r.dropped},
+          {"dropped_by", r.dropped_by},
           {"wrong", r.wrong},
           {"bad_ok", r.bad_ok},
           {"bad_wrong_status", r.bad_wrong},

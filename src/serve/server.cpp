@@ -1,5 +1,10 @@
 #include "serve/server.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -53,6 +58,31 @@ void close_listener(httplib::Server& http) {
   t.join();
 }
 
+// cpp-httplib 0.11 (Debian 12) listens with a backlog of 5: when more
+// clients than that connect at once, the kernel drops their handshakes and
+// some see their first request fail. This finds the listening socket bound to
+// `port` among this process's descriptors and raises its backlog (listen()
+// again on a listening socket only updates the backlog).
+void raise_listen_backlog(int port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return;
+  while (const dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == ::dirfd(dir)) continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    int bound_port = -1;
+    if (addr.ss_family == AF_INET) bound_port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound_port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound_port == port) ::listen(fd, SOMAXCONN);
+  }
+  ::closedir(dir);
+}
+
 }  // namespace
 
 Server::Server(Classifier classifier, ServerOptions options) {
@@ -85,6 +115,7 @@ int Server::bind() {
   if (port <= 0)
     throw Error("serve: cannot listen on " + o.host + ":" + std::to_string(o.port) +
                 " (address in use, or not an address of this machine?)");
+  raise_listen_backlog(port);
   impl_->bound = true;
   return port;
 }
