@@ -35,6 +35,8 @@ struct ClassifyArgs {
   bool quiet = false;
   int64_t batch_size = 8;
   int threads = 0;
+  std::string dtype = "fp32";
+  int64_t max_batch_tokens = ClassifierOptions{}.max_batch_tokens;
   int64_t max_length = 1024;
   size_t max_labels = 1000;
   size_t chunk = 256;  // records classified per library call
@@ -66,6 +68,8 @@ int run_classify(const ClassifyArgs& a) {
 
   ClassifierOptions copts;
   copts.threads = a.threads;
+  copts.dtype = dtype_from_name(a.dtype);
+  copts.max_batch_tokens = a.max_batch_tokens;
   copts.batch_size = a.batch_size;
   copts.max_length = a.max_length;
   copts.max_labels = a.max_labels;
@@ -183,6 +187,11 @@ void add_classify_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--batch-size,-b", args->batch_size, "Sequences per forward pass")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dtype", args->dtype, "Linear layers in fp32 (reference parity) or bf16 (faster)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  cmd->add_option("--max-batch-tokens", args->max_batch_tokens,
+                  "Padded tokens per forward pass (texts x the longest), 0 = no cap")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--max-length", args->max_length, "Tokens per forward pass")
       ->check(CLI::Range(8, 1 << 20))->capture_default_str();
   cmd->add_option("--max-labels", args->max_labels, "Most labels one input may have")->capture_default_str();

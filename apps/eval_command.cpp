@@ -33,6 +33,7 @@ struct EvalArgs {
   int64_t batch_size = 8;
   int64_t max_length = 1024;
   int threads = 0;
+  std::string dtype = "fp32";
   size_t per_label = 20;
 };
 
@@ -100,6 +101,7 @@ int run_eval(const EvalArgs& a) {
   const auto examples = train::load_examples(a.data);
   ClassifierOptions copts;
   copts.threads = a.threads;
+  copts.dtype = dtype_from_name(a.dtype);
   copts.batch_size = a.batch_size;
   copts.max_length = a.max_length;
   const Classifier clf = Classifier::load(a.model, copts);
@@ -178,6 +180,8 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-length", args->max_length, "Tokens per forward pass")
       ->check(CLI::Range(8, 1 << 20))->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dtype", args->dtype, "Linear layers in fp32 (reference parity) or bf16 (faster)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "No progress on stderr");
   cmd->callback([args, &exit_code]() { exit_code = run_eval(*args); });
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the build and test dependencies from Debian 12's packages.
 # Runs apt-get only when something is missing; uses sudo when not root.
+# Extra packages a script needs may be given as arguments.
 set -euo pipefail
 
 PACKAGES=(
@@ -15,6 +16,7 @@ PACKAGES=(
   libsentencepiece-dev    # its trainer, for tokenizers of models trained from scratch
   libpcre2-dev            # the tokenizers' pre-tokenisation regexes
   libgtest-dev libgmock-dev
+  "$@"
 )
 
 missing=()

@@ -117,6 +117,27 @@ TEST(ClassifierBatch, ScoresDoNotDependOnBatchCompany) {
   }
 }
 
+TEST(ClassifierBatch, TheTokenBudgetSplitsBatchesWithoutChangingScores) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const auto dir = golden_dir() / "deberta_first_simple_pf";
+  const auto cases = read_json(dir / "cases.json");
+  std::vector<ClassifyRequest> reqs;
+  for (const auto& input : cases["inputs"]) reqs.push_back(request_of(input));
+  auto opts = golden_options(cases);
+  opts.batch_size = 16;
+  opts.max_batch_tokens = 0;  // one batch
+  const auto whole = Classifier::load(dir.string(), opts).classify(reqs);
+  for (int64_t budget : {1, 64, 200}) {  // 1: every row alone, even past the budget
+    opts.max_batch_tokens = budget;
+    const auto split = Classifier::load(dir.string(), opts).classify(reqs);
+    for (size_t i = 0; i < reqs.size(); ++i)
+      for (size_t k = 0; k < whole[i].logits.size(); ++k)
+        EXPECT_TRUE(close(whole[i].logits[k], split[i].logits[k], 1e-4)) << "budget " << budget << " input " << i;
+  }
+  opts.max_batch_tokens = -1;
+  EXPECT_THROW(Classifier::load(dir.string(), opts), InputError);
+}
+
 TEST(ClassifierTruncation, KeepsEveryLabelAndCutsText) {
   GLICLASS_REQUIRE_GOLDEN();
   for (const char* name : {"deberta_first_simple", "deberta_first_simple_pf"}) {

@@ -132,6 +132,16 @@ TEST(TrainDistributed, TwoGlooWorkersTrainLikeOneProcessWithTheDoubledBatch) {
   EXPECT_TRUE(gliclass::testing::contains(resumed.output, "number of data-parallel workers")) << resumed.output;
 }
 
+TEST(TrainDistributed, AFailingWorkerFailsTheLaunch) {
+  GLICLASS_REQUIRE_GOLDEN();
+  TempDir tmp("train-distributed-fail");
+  const auto r = run_cli("train --model " + (gliclass::testing::golden_dir() / "deberta_first_simple_pf").string() +
+                         " --data " + (tmp.path / "missing.jsonl").string() + " --out " +
+                         (tmp.path / "out").string() + " --nproc 2 --quiet");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(gliclass::testing::contains(r.output, "missing.jsonl")) << r.output;
+}
+
 TEST(TrainDistributed, WorkerLossSumsOverGlobalCountsEqualTheWholeBatchLoss) {
   torch::manual_seed(3);
   gliclass::model::ModelOutput whole;

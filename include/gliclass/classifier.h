@@ -53,10 +53,25 @@ struct ClassifyResult {
   std::vector<std::string> warnings;    // e.g. duplicate labels dropped
 };
 
+// Arithmetic of the model's linear layers at inference (the bulk of the work).
+enum class DType {
+  kFloat32,   // reference parity (|Δlogit| <= 1e-4)
+  kBFloat16,  // bf16 inputs and weights, fp32 accumulation (oneDNN; AVX512-BF16/AMX where present)
+};
+
+// "fp32" | "bf16"; InputError otherwise.
+DType dtype_from_name(const std::string& name);
+std::string dtype_name(DType dtype);
+
 struct ClassifierOptions {
-  int threads = 0;             // intra-op threads; 0 = LibTorch's default
+  int threads = 0;             // intra-op threads; 0 = every CPU this process may use
+  DType dtype = DType::kFloat32;
   int64_t max_length = 1024;   // tokens per forward pass, special tokens included
-  int64_t batch_size = 8;      // sequences per forward pass
+  int64_t batch_size = 8;      // sequences per forward pass, at most
+  // Padded tokens per forward pass (sequences x the longest one), at most; 0 =
+  // no cap. Rows are sorted by length first, so short texts still batch wide
+  // while long ones keep their attention scores small enough for the cache.
+  int64_t max_batch_tokens = 4096;
   size_t max_labels = 1000;    // more labels than this in one request is an InputError
 };
 

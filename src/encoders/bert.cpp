@@ -139,9 +139,9 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& config)
       max_positions_(config.max_position_embeddings),
       position_type_(config.position_embedding_type),
       dropout_(config.attention_probs_dropout_prob) {
-  query = register_module("query", torch::nn::Linear(config.hidden_size, config.hidden_size));
-  key = register_module("key", torch::nn::Linear(config.hidden_size, config.hidden_size));
-  value = register_module("value", torch::nn::Linear(config.hidden_size, config.hidden_size));
+  query = register_module("query", runtime::Linear(config.hidden_size, config.hidden_size));
+  key = register_module("key", runtime::Linear(config.hidden_size, config.hidden_size));
+  value = register_module("value", runtime::Linear(config.hidden_size, config.hidden_size));
   if (!config.absolute_positions())
     distance_embedding =
         register_module("distance_embedding", torch::nn::Embedding(2 * max_positions_ - 1, head_size_));
@@ -170,7 +170,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& x, const torch
 }
 
 BertOutputImpl::BertOutputImpl(int64_t in_features, const BertConfig& config) : dropout_(config.hidden_dropout_prob) {
-  dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
+  dense = register_module("dense", runtime::Linear(in_features, config.hidden_size));
   LayerNorm = register_module("LayerNorm", layer_norm(config));
 }
 
@@ -189,7 +189,7 @@ torch::Tensor BertAttentionImpl::forward(const torch::Tensor& x, const torch::Te
 
 BertIntermediateImpl::BertIntermediateImpl(const BertConfig& config)
     : act_(activation_by_name(config.hidden_act, config.model_type + " config")) {
-  dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+  dense = register_module("dense", runtime::Linear(config.hidden_size, config.intermediate_size));
 }
 
 torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& x) { return act_(dense(x)); }
@@ -227,7 +227,7 @@ EncoderOutput BertEncoderImpl::forward(const torch::Tensor& hidden, const torch:
 }
 
 BertPoolerImpl::BertPoolerImpl(const BertConfig& config) {
-  dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
+  dense = register_module("dense", runtime::Linear(config.hidden_size, config.hidden_size));
 }
 
 torch::Tensor BertPoolerImpl::forward(const torch::Tensor& last_hidden_state) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "runtime/linear.h"
 
 namespace gliclass::encoders {
 
@@ -75,7 +76,7 @@ class BertSelfAttentionImpl : public torch::nn::Module {
   // x [B,L,D]; padded_key [B,1,1,L] true = padding (undefined: none).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& padded_key);
 
-  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+  runtime::Linear query{nullptr}, key{nullptr}, value{nullptr};
   torch::nn::Embedding distance_embedding{nullptr};  // relative_key[_query] only
 
  private:
@@ -93,7 +94,7 @@ class BertOutputImpl : public torch::nn::Module {
   BertOutputImpl(int64_t in_features, const BertConfig& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
 
-  torch::nn::Linear dense{nullptr};
+  runtime::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
 
  private:
@@ -116,7 +117,7 @@ class BertIntermediateImpl : public torch::nn::Module {
   explicit BertIntermediateImpl(const BertConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear dense{nullptr};
+  runtime::Linear dense{nullptr};
 
  private:
   Activation act_;
@@ -153,7 +154,7 @@ class BertPoolerImpl : public torch::nn::Module {
   explicit BertPoolerImpl(const BertConfig& config);
   torch::Tensor forward(const torch::Tensor& last_hidden_state);
 
-  torch::nn::Linear dense{nullptr};
+  runtime::Linear dense{nullptr};
 };
 TORCH_MODULE(BertPooler);
 

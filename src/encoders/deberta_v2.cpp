@@ -212,7 +212,7 @@ DebertaV2EmbeddingsImpl::DebertaV2EmbeddingsImpl(const DebertaV2Config& config)
         register_module("token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, emb));
   if (emb != config.hidden_size)
     embed_proj = register_module(
-        "embed_proj", torch::nn::Linear(torch::nn::LinearOptions(emb, config.hidden_size).bias(false)));
+        "embed_proj", runtime::Linear(torch::nn::LinearOptions(emb, config.hidden_size).bias(false)));
   LayerNorm = register_module("LayerNorm", layer_norm(config));
   init_normal_weights(*this, config.initializer_range);
 }
@@ -245,12 +245,12 @@ DisentangledSelfAttentionImpl::DisentangledSelfAttentionImpl(const DebertaV2Conf
       // HF: sqrt(d * (1 + #pos terms)) as a float32 CPU scalar tensor.
       scale_(torch::sqrt(torch::tensor(static_cast<float>(head_size_), torch::kFloat) * scale_factor_)) {
   const int64_t all = heads_ * head_size_;
-  query_proj = register_module("query_proj", torch::nn::Linear(config.hidden_size, all));
-  key_proj = register_module("key_proj", torch::nn::Linear(config.hidden_size, all));
-  value_proj = register_module("value_proj", torch::nn::Linear(config.hidden_size, all));
+  query_proj = register_module("query_proj", runtime::Linear(config.hidden_size, all));
+  key_proj = register_module("key_proj", runtime::Linear(config.hidden_size, all));
+  value_proj = register_module("value_proj", runtime::Linear(config.hidden_size, all));
   if (relative_attention_ && !share_att_key_) {
-    if (c2p_) pos_key_proj = register_module("pos_key_proj", torch::nn::Linear(config.hidden_size, all));
-    if (p2c_) pos_query_proj = register_module("pos_query_proj", torch::nn::Linear(config.hidden_size, all));
+    if (c2p_) pos_key_proj = register_module("pos_key_proj", runtime::Linear(config.hidden_size, all));
+    if (p2c_) pos_query_proj = register_module("pos_query_proj", runtime::Linear(config.hidden_size, all));
   }
 }
 
@@ -305,7 +305,7 @@ torch::Tensor DisentangledSelfAttentionImpl::relative_bias(const torch::Tensor& 
 
 DebertaV2OutputImpl::DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config)
     : dropout_(config.hidden_dropout_prob) {
-  dense = register_module("dense", torch::nn::Linear(in_features, config.hidden_size));
+  dense = register_module("dense", runtime::Linear(in_features, config.hidden_size));
   LayerNorm = register_module("LayerNorm", layer_norm(config));
 }
 
@@ -325,7 +325,7 @@ torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const torc
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
     : act_(activation_by_name(config.hidden_act, kComponent)) {
-  dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.intermediate_size));
+  dense = register_module("dense", runtime::Linear(config.hidden_size, config.intermediate_size));
 }
 
 torch::Tensor DebertaV2IntermediateImpl::forward(const torch::Tensor& x) { return act_(dense(x)); }

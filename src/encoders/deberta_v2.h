@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "runtime/linear.h"
 
 namespace gliclass::encoders {
 
@@ -87,7 +88,7 @@ class DebertaV2EmbeddingsImpl : public torch::nn::Module {
   torch::nn::Embedding word_embeddings{nullptr};
   torch::nn::Embedding position_embeddings{nullptr};    // position_biased_input only
   torch::nn::Embedding token_type_embeddings{nullptr};  // type_vocab_size > 0 only
-  torch::nn::Linear embed_proj{nullptr};                // embedding_size != hidden_size only
+  runtime::Linear embed_proj{nullptr};                // embedding_size != hidden_size only
   torch::nn::LayerNorm LayerNorm{nullptr};
 
  private:
@@ -106,8 +107,8 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
   // position projections; independent of the input.
   PositionProjections project_positions(const torch::Tensor& rel_table);
 
-  torch::nn::Linear query_proj{nullptr}, key_proj{nullptr}, value_proj{nullptr};
-  torch::nn::Linear pos_key_proj{nullptr}, pos_query_proj{nullptr};  // !share_att_key only
+  runtime::Linear query_proj{nullptr}, key_proj{nullptr}, value_proj{nullptr};
+  runtime::Linear pos_key_proj{nullptr}, pos_query_proj{nullptr};  // !share_att_key only
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [...,L,H*d] -> [...,H,L,d]
@@ -129,7 +130,7 @@ class DebertaV2OutputImpl : public torch::nn::Module {
   DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
 
-  torch::nn::Linear dense{nullptr};
+  runtime::Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
 
  private:
@@ -153,7 +154,7 @@ class DebertaV2IntermediateImpl : public torch::nn::Module {
   explicit DebertaV2IntermediateImpl(const DebertaV2Config& config);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear dense{nullptr};
+  runtime::Linear dense{nullptr};
 
  private:
   Activation act_;

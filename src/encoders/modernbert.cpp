@@ -53,7 +53,7 @@ void trunc_normal(torch::Tensor& w, double std, double cutoff) {
   w.uniform_(lo, hi).erfinv_().mul_(std * std::sqrt(2.0)).clamp_(-cutoff * std, cutoff * std);
 }
 
-void init_linear(torch::nn::Linear& lin, double std, double cutoff) {
+void init_linear(runtime::Linear& lin, double std, double cutoff) {
   trunc_normal(lin->weight, std, cutoff);
   if (lin->bias.defined()) lin->bias.zero_();
 }
@@ -237,9 +237,9 @@ torch::Tensor ModernBertEmbeddingsImpl::forward(const torch::Tensor& input_ids, 
 
 ModernBertMLPImpl::ModernBertMLPImpl(const ModernBertConfig& config)
     : act_(activation_by_name(config.hidden_activation, kComponent)), dropout_(config.mlp_dropout) {
-  Wi = register_module("Wi", torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, 2 * config.intermediate_size)
+  Wi = register_module("Wi", runtime::Linear(torch::nn::LinearOptions(config.hidden_size, 2 * config.intermediate_size)
                                                    .bias(config.mlp_bias)));
-  Wo = register_module("Wo", torch::nn::Linear(torch::nn::LinearOptions(config.intermediate_size, config.hidden_size)
+  Wo = register_module("Wo", runtime::Linear(torch::nn::LinearOptions(config.intermediate_size, config.hidden_size)
                                                    .bias(config.mlp_bias)));
 }
 
@@ -254,8 +254,8 @@ ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertConfig& config,
       window_(config.is_local_layer(layer_id) ? config.local_attention / 2 : -1),
       dropout_(config.attention_dropout) {
   const auto d = config.hidden_size;
-  Wqkv = register_module("Wqkv", torch::nn::Linear(torch::nn::LinearOptions(d, 3 * d).bias(config.attention_bias)));
-  Wo = register_module("Wo", torch::nn::Linear(torch::nn::LinearOptions(d, d).bias(config.attention_bias)));
+  Wqkv = register_module("Wqkv", runtime::Linear(torch::nn::LinearOptions(d, 3 * d).bias(config.attention_bias)));
+  Wo = register_module("Wo", runtime::Linear(torch::nn::LinearOptions(d, d).bias(config.attention_bias)));
 }
 
 torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const ModernBertBatch& batch) {

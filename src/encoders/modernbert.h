@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "runtime/linear.h"
 
 namespace gliclass::encoders {
 
@@ -112,7 +113,7 @@ class ModernBertMLPImpl : public torch::nn::Module {
   explicit ModernBertMLPImpl(const ModernBertConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear Wi{nullptr}, Wo{nullptr};
+  runtime::Linear Wi{nullptr}, Wo{nullptr};
 
  private:
   Activation act_;
@@ -134,7 +135,7 @@ class ModernBertAttentionImpl : public torch::nn::Module {
   // x: [T,D] when batch.indices is defined, else [B,L,D]; same shape out.
   torch::Tensor forward(const torch::Tensor& x, const ModernBertBatch& batch);
 
-  torch::nn::Linear Wqkv{nullptr}, Wo{nullptr};
+  runtime::Linear Wqkv{nullptr}, Wo{nullptr};
 
  private:
   int64_t heads_, head_dim_, window_;  // window_ < 0: global attention

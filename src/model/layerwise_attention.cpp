@@ -9,10 +9,10 @@ LayerwiseAttentionImpl::LayerwiseAttentionImpl(int64_t num_layers, int64_t hidde
   if (num_layers < 2)
     throw ModelError("layer_wise_attention: needs at least 2 layers (got " +
                      std::to_string(num_layers) + ")");
-  squeeze = register_module("squeeze", torch::nn::Linear(hidden_size, 1));
-  W1 = register_module("W1", torch::nn::Linear(num_layers, num_layers / 2));
-  W2 = register_module("W2", torch::nn::Linear(num_layers / 2, num_layers));
-  output_projection = register_module("output_projection", torch::nn::Linear(hidden_size, hidden_size));
+  squeeze = register_module("squeeze", runtime::Linear(hidden_size, 1));
+  W1 = register_module("W1", runtime::Linear(num_layers, num_layers / 2));
+  W2 = register_module("W2", runtime::Linear(num_layers / 2, num_layers));
+  output_projection = register_module("output_projection", runtime::Linear(hidden_size, hidden_size));
 }
 
 torch::Tensor LayerwiseAttentionImpl::forward(const std::vector<torch::Tensor>& states,

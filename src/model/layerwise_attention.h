@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <vector>
+#include "runtime/linear.h"
 
 namespace gliclass::model {
 
@@ -17,7 +18,7 @@ class LayerwiseAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const std::vector<torch::Tensor>& states, const torch::Tensor& lengths);
   int64_t num_layers() const { return num_layers_; }
 
-  torch::nn::Linear squeeze{nullptr}, W1{nullptr}, W2{nullptr}, output_projection{nullptr};
+  runtime::Linear squeeze{nullptr}, W1{nullptr}, W2{nullptr}, output_projection{nullptr};
 
  private:
   int64_t num_layers_;

@@ -34,8 +34,8 @@ FeaturesProjectorImpl::FeaturesProjectorImpl(int64_t in_size, int64_t hidden_siz
                                              std::string activation, double dropout)
     : activation_(std::move(activation)), dropout_(dropout) {
   check_activation(activation_);
-  linear_1 = register_module("linear_1", torch::nn::Linear(in_size, hidden_size));
-  linear_2 = register_module("linear_2", torch::nn::Linear(hidden_size, in_size));
+  linear_1 = register_module("linear_1", runtime::Linear(in_size, hidden_size));
+  linear_2 = register_module("linear_2", runtime::Linear(hidden_size, in_size));
 }
 
 torch::Tensor FeaturesProjectorImpl::forward(const torch::Tensor& features) {
@@ -48,8 +48,8 @@ BiEncoderProjectorImpl::BiEncoderProjectorImpl(int64_t label_size, int64_t hidde
                                                int64_t out_size, std::string activation)
     : activation_(std::move(activation)) {
   check_activation(activation_);
-  linear_1 = register_module("linear_1", torch::nn::Linear(label_size, hidden_size));
-  linear_2 = register_module("linear_2", torch::nn::Linear(hidden_size, out_size));
+  linear_1 = register_module("linear_1", runtime::Linear(label_size, hidden_size));
+  linear_2 = register_module("linear_2", runtime::Linear(hidden_size, out_size));
 }
 
 torch::Tensor BiEncoderProjectorImpl::forward(const torch::Tensor& features) {

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include "runtime/linear.h"
 
 namespace gliclass::model {
 
@@ -18,8 +19,8 @@ class FeaturesProjectorImpl : public torch::nn::Module {
   FeaturesProjectorImpl(int64_t in_size, int64_t hidden_size, std::string activation, double dropout);
   torch::Tensor forward(const torch::Tensor& features);
 
-  torch::nn::Linear linear_1{nullptr};
-  torch::nn::Linear linear_2{nullptr};
+  runtime::Linear linear_1{nullptr};
+  runtime::Linear linear_2{nullptr};
 
  private:
   std::string activation_;
@@ -34,8 +35,8 @@ class BiEncoderProjectorImpl : public torch::nn::Module {
                          std::string activation);
   torch::Tensor forward(const torch::Tensor& features);
 
-  torch::nn::Linear linear_1{nullptr};
-  torch::nn::Linear linear_2{nullptr};
+  runtime::Linear linear_1{nullptr};
+  runtime::Linear linear_2{nullptr};
 
  private:
   std::string activation_;

@@ -16,7 +16,7 @@ const std::vector<std::string> kScorers = {"simple", "weighted-dot", "mlp", "hop
 // Linear(in,h1) -> act -> Linear(h1,h2) -> act -> Linear(h2,1), children 0..4.
 template <typename Act>
 nn::Sequential three_layer_mlp(int64_t in, int64_t h1, int64_t h2, Act act) {
-  return nn::Sequential(nn::Linear(in, h1), act, nn::Linear(h1, h2), act, nn::Linear(h2, 1));
+  return nn::Sequential(runtime::Linear(in, h1), act, runtime::Linear(h1, h2), act, runtime::Linear(h2, 1));
 }
 
 // First dimension of a checkpoint tensor, or `fallback` when absent.
@@ -81,11 +81,11 @@ torch::Tensor DotScorerImpl::forward(const ScorerInput& in) {
 // --- weighted-dot ------------------------------------------------------------
 
 WeightedDotScorerImpl::WeightedDotScorerImpl(int64_t hidden, double dropout) {
-  proj_text = register_module("proj_text", nn::Linear(hidden, 2 * hidden));
-  proj_label = register_module("proj_label", nn::Linear(hidden, 2 * hidden));
+  proj_text = register_module("proj_text", runtime::Linear(hidden, 2 * hidden));
+  proj_label = register_module("proj_label", runtime::Linear(hidden, 2 * hidden));
   out_mlp = register_module(
-      "out_mlp", nn::Sequential(nn::Linear(3 * hidden, 4 * hidden), nn::Dropout(dropout),
-                                nn::ReLU(), nn::Linear(4 * hidden, 1)));
+      "out_mlp", nn::Sequential(runtime::Linear(3 * hidden, 4 * hidden), nn::Dropout(dropout),
+                                nn::ReLU(), runtime::Linear(4 * hidden, 1)));
 }
 
 torch::Tensor WeightedDotScorerImpl::forward(const ScorerInput& in) {
@@ -117,7 +117,7 @@ HopfieldScorerImpl::HopfieldScorerImpl(int64_t hidden, int64_t mlp_hidden, int64
                                        double beta, int64_t num_iterations)
     : beta_(beta), num_iterations_(num_iterations) {
   auto no_bias = [&](const char* name) {
-    return register_module(name, nn::Linear(nn::LinearOptions(hidden, hidden).bias(false)));
+    return register_module(name, runtime::Linear(nn::LinearOptions(hidden, hidden).bias(false)));
   };
   q_proj = no_bias("q_proj");
   k_proj = no_bias("k_proj");
@@ -161,7 +161,7 @@ CrossAttnScorerImpl::CrossAttnScorerImpl(int64_t hidden, int64_t num_heads, doub
   auto ln = [&](const char* name) {
     return register_module(name, nn::LayerNorm(nn::LayerNormOptions({hidden})));
   };
-  auto lin = [&](const char* name) { return register_module(name, nn::Linear(hidden, hidden)); };
+  auto lin = [&](const char* name) { return register_module(name, runtime::Linear(hidden, hidden)); };
   q_norm = ln("q_norm");
   kv_norm = ln("kv_norm");
   q = lin("q");

@@ -10,6 +10,7 @@
 
 #include "io/checkpoint.h"
 #include "io/config.h"
+#include "runtime/linear.h"
 
 namespace gliclass::model {
 
@@ -62,7 +63,7 @@ class WeightedDotScorerImpl : public ScorerImpl {
   explicit WeightedDotScorerImpl(int64_t hidden, double dropout = 0.1);
   torch::Tensor forward(const ScorerInput& input) override;
 
-  torch::nn::Linear proj_text{nullptr}, proj_label{nullptr};
+  runtime::Linear proj_text{nullptr}, proj_label{nullptr};
   torch::nn::Sequential out_mlp{nullptr};
 };
 
@@ -85,7 +86,7 @@ class HopfieldScorerImpl : public ScorerImpl {
                      int64_t num_iterations = 1);
   torch::Tensor forward(const ScorerInput& input) override;
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
+  runtime::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
   torch::nn::Sequential mlp{nullptr};
 
  private:
@@ -104,7 +105,7 @@ class CrossAttnScorerImpl : public ScorerImpl {
   bool token_level() const override { return true; }
 
   torch::nn::LayerNorm q_norm{nullptr}, kv_norm{nullptr}, norm{nullptr};
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, out{nullptr};
+  runtime::Linear q{nullptr}, k{nullptr}, v{nullptr}, out{nullptr};
   torch::nn::Sequential score_mlp{nullptr};
 
  private:

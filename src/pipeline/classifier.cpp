@@ -8,6 +8,8 @@
 #include "pipeline/prompt.h"
 #include "pipeline/uni_encoder_pipeline.h"
 #include "pipeline/validate.h"
+#include "runtime/linear.h"
+#include "runtime/threads.h"
 #include "tokenize/tokenizer.h"
 
 namespace gliclass {
@@ -39,6 +41,14 @@ void check_special_tokens(const tokenize::Tokenizer& tok, const io::GLiClassConf
 
 }  // namespace
 
+DType dtype_from_name(const std::string& name) {
+  if (name == "fp32") return DType::kFloat32;
+  if (name == "bf16") return DType::kBFloat16;
+  throw InputError("options: unknown dtype \"" + name + "\" (expected fp32 or bf16)");
+}
+
+std::string dtype_name(DType dtype) { return dtype == DType::kBFloat16 ? "bf16" : "fp32"; }
+
 Classifier::Classifier(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
 Classifier Classifier::load(const std::string& model_dir, const ClassifierOptions& options) {
@@ -49,9 +59,10 @@ Classifier Classifier::load(const std::string& model_dir, const ClassifierOption
     throw InputError("options: max_length must be at least 8 (got " + std::to_string(options.max_length) + ")");
   if (options.batch_size < 1)
     throw InputError("options: batch_size must be at least 1 (got " + std::to_string(options.batch_size) + ")");
-  if (options.threads > 0) {
-    torch::set_num_threads(options.threads);
-  }
+  if (options.max_batch_tokens < 0)
+    throw InputError("options: max_batch_tokens must be 0 (no cap) or positive (got " +
+                     std::to_string(options.max_batch_tokens) + ")");
+  runtime::set_threads(options.threads);
 
   auto impl = std::make_shared<Impl>();
   impl->options = options;
@@ -59,6 +70,7 @@ Classifier Classifier::load(const std::string& model_dir, const ClassifierOption
   std::shared_ptr<const tokenize::Tokenizer> tokenizer = tokenize::Tokenizer::from_dir(dir);
   check_special_tokens(*tokenizer, impl->config, dir);
   auto model = model::load_model(dir, impl->config);
+  runtime::set_dtype(*model, options.dtype);
   impl->pipeline =
       std::make_unique<pipeline::UniEncoderPipeline>(tokenizer, std::move(model), impl->config, options);
   return Classifier(std::move(impl));

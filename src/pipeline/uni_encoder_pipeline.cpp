@@ -90,10 +90,15 @@ std::vector<ClassifyResult> UniEncoderPipeline::run(const std::vector<ClassifyRe
   {
     c10::InferenceMode inference;
     const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
-    for (size_t start = 0; start < order.size(); start += batch_size) {
-      std::vector<Row*> batch(order.begin() + start,
-                              order.begin() + std::min(order.size(), start + batch_size));
+    const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
+    for (size_t start = 0; start < order.size();) {
+      size_t n = batch_size;
+      if (token_budget > 0)  // the batch's first row is its longest
+        n = std::min(n, std::max<size_t>(1, token_budget / order[start]->input.ids.size()));
+      const size_t end = std::min(order.size(), start + n);
+      std::vector<Row*> batch(order.begin() + start, order.begin() + end);
       forward(batch);
+      start = end;
     }
   }
 

@@ -1,0 +1,31 @@
+#include "runtime/linear.h"
+
+namespace gliclass::runtime {
+
+std::pair<torch::Tensor, torch::Tensor> LinearImpl::bf16_parameters() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!weight_bf16_.defined() || weight.data_ptr() != converted_from_ ||
+      static_cast<int64_t>(weight._version()) != converted_version_) {
+    torch::NoGradGuard no_grad;
+    weight_bf16_ = weight.detach().to(torch::kBFloat16);
+    bias_bf16_ = bias.defined() ? bias.detach().to(torch::kBFloat16) : torch::Tensor();
+    converted_from_ = weight.data_ptr();
+    converted_version_ = static_cast<int64_t>(weight._version());
+  }
+  return {weight_bf16_, bias_bf16_};
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  const bool inference = !is_training() && !torch::GradMode::is_enabled();
+  if (dtype_ == DType::kFloat32 || !inference || input.scalar_type() != torch::kFloat)
+    return torch::nn::LinearImpl::forward(input);
+  const auto [w, b] = bf16_parameters();
+  return torch::linear(input.to(torch::kBFloat16), w, b).to(torch::kFloat);
+}
+
+void set_dtype(torch::nn::Module& module, DType dtype) {
+  for (auto& m : module.modules(/*include_self=*/true))
+    if (auto* linear = dynamic_cast<LinearImpl*>(m.get())) linear->set_dtype(dtype);
+}
+
+}  // namespace gliclass::runtime

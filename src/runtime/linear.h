@@ -1,0 +1,40 @@
+// y = x W^T + b: torch::nn::Linear with the same parameters and names, whose
+// inference forward can run in bfloat16. Every model module uses it, so
+// set_dtype() switches a whole model at once.
+//
+// bf16: the weights are converted once (again only after they change) and
+// each call computes bf16(x) bf16(W)^T in bfloat16 through oneDNN
+// (AVX512-BF16/AMX where the CPU has them), accumulating in fp32, and returns
+// fp32; norms, softmax and attention stay fp32. Training and autograd always
+// use fp32.
+#pragma once
+#include <torch/torch.h>
+
+#include <mutex>
+
+#include "gliclass/classifier.h"  // DType
+
+namespace gliclass::runtime {
+
+class LinearImpl : public torch::nn::LinearImpl {
+ public:
+  using torch::nn::LinearImpl::LinearImpl;
+  torch::Tensor forward(const torch::Tensor& input);
+  void set_dtype(DType dtype) { dtype_ = dtype; }
+
+ private:
+  // The bf16 copies of weight and bias, refreshed when the parameters change.
+  std::pair<torch::Tensor, torch::Tensor> bf16_parameters();
+
+  DType dtype_ = DType::kFloat32;
+  std::mutex mutex_;
+  torch::Tensor weight_bf16_, bias_bf16_;
+  const void* converted_from_ = nullptr;
+  int64_t converted_version_ = -1;  // weight._version() at conversion
+};
+TORCH_MODULE(Linear);
+
+// Sets the dtype of every Linear in `module` (its submodules included).
+void set_dtype(torch::nn::Module& module, DType dtype);
+
+}  // namespace gliclass::runtime
