@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/performance.md: texts/s of bench_classify on random weights
+# Regenerates docs/performance.md (and the raw docs/performance.jsonl): texts/s of bench_classify on random weights
 # of the published shapes (../shared/bench-models), for label counts, batch
 # sizes and dtypes, beside the anchors of the Python reference and ONNX
 # Runtime measured on the same kind of machine (2 cores, AVX-512 with BF16).
@@ -13,13 +13,14 @@ MODELS=../shared/bench-models
 command -v jq > /dev/null || bash scripts/install-deps.sh jq
 [ -x "$BUILD/bench_classify" ] || { echo "performance-table: build first ($BUILD/bench_classify missing)" >&2; exit 1; }
 
-raw=$(mktemp)
-trap 'rm -f "$raw"' EXIT
+mkdir -p docs
+raw=docs/performance.jsonl  # the measurements, one JSON line each
+: > "$raw"
 for shape in small edge; do
   for dtype in fp32 bf16; do
     echo "performance-table: $shape $dtype" >&2
     "$BUILD/bench_classify" --config "$MODELS/$shape/config.json" --dtype "$dtype" \
-      --batch-sizes 1,8 --label-counts 1,16,128 --texts 16 --repeats 3 |
+      --batch-sizes 1,8 --label-counts 1,16,128 --texts 8 --repeats 3 |
       jq -c --arg shape "$shape" '. + {shape: $shape}' >> "$raw"
   done
 done
@@ -33,7 +34,7 @@ threads=$(jq -s '.[0].backend.torch_threads' "$raw")
   echo "$(date -u +%Y-%m-%d): $cpu, $(nproc) CPUs, $threads intra-op threads, environment as CI"
   echo "has it (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}). Random weights of the published"
   echo "shapes; inputs of 110 text tokens and 5 tokens per label (L = 113 + 5K: 193 at K = 16,"
-  echo "753 at K = 128); median of 3 timed runs of 16 texts after a warm-up. Model forward only"
+  echo "753 at K = 128); median of 3 timed runs of 8 texts after a warm-up. Model forward only"
   echo "(\`bench_classify --config\`); \`bench_classify --model DIR\` measures end to end."
   echo
   echo "| shape | dtype | K | L | texts/s B=1 | texts/s B=8 | tokens/s B=8 | peak RSS MB |"
