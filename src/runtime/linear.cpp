@@ -17,10 +17,18 @@ std::pair<torch::Tensor, torch::Tensor> LinearImpl::bf16_parameters() {
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   const bool inference = !is_training() && !torch::GradMode::is_enabled();
-  if (dtype_ == DType::kFloat32 || !inference || input.scalar_type() != torch::kFloat)
+  if (!inference || input.scalar_type() != torch::kFloat || !input.device().is_cpu() || input.numel() == 0)
     return torch::nn::LinearImpl::forward(input);
-  const auto [w, b] = bf16_parameters();
-  return torch::linear(input.to(torch::kBFloat16), w, b).to(torch::kFloat);
+  if (dtype_ == DType::kBFloat16) {
+    const auto [w, b] = bf16_parameters();
+    return torch::linear(input.to(torch::kBFloat16), w, b).to(torch::kFloat);
+  }
+  if (!at::hasMKLDNN()) return torch::nn::LinearImpl::forward(input);
+  // fp32 through oneDNN, on LibTorch's thread pool.
+  auto sizes = input.sizes().vec();
+  sizes.back() = weight.size(0);
+  auto rows = input.reshape({-1, input.size(-1)}).contiguous();
+  return at::mkldnn_linear(rows.to_mkldnn(), weight, bias).to_dense().view(sizes);
 }
 
 void set_dtype(torch::nn::Module& module, DType dtype) {

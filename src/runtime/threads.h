@@ -8,7 +8,8 @@ namespace gliclass::runtime {
 // The CPUs in this process's affinity mask (at least 1).
 int available_cpus();
 
-// torch::set_num_threads(requested > 0 ? requested : available_cpus()).
+// torch::set_num_threads(requested > 0 ? requested : available_cpus()); with
+// more than one, OpenBLAS (when it is LibTorch's BLAS) runs single-threaded.
 void set_threads(int requested);
 
 }  // namespace gliclass::runtime
