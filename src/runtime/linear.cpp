@@ -4,13 +4,15 @@ namespace gliclass::runtime {
 
 std::pair<torch::Tensor, torch::Tensor> LinearImpl::bf16_parameters() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!weight_bf16_.defined() || weight.data_ptr() != converted_from_ ||
-      static_cast<int64_t>(weight._version()) != converted_version_) {
+  // Both parameters' version counters, in one number (each stays far below 2^32).
+  const int64_t version = (static_cast<int64_t>(weight._version()) << 32) +
+                          (bias.defined() ? static_cast<int64_t>(bias._version()) : 0);
+  if (!weight_bf16_.defined() || weight.data_ptr() != converted_from_ || version != converted_version_) {
     torch::NoGradGuard no_grad;
     weight_bf16_ = weight.detach().to(torch::kBFloat16);
     bias_bf16_ = bias.defined() ? bias.detach().to(torch::kBFloat16) : torch::Tensor();
     converted_from_ = weight.data_ptr();
-    converted_version_ = static_cast<int64_t>(weight._version());
+    converted_version_ = version;
   }
   return {weight_bf16_, bias_bf16_};
 }

@@ -34,7 +34,7 @@ class LinearImpl : public torch::nn::LinearImpl {
   std::mutex mutex_;
   torch::Tensor weight_bf16_, bias_bf16_;
   const void* converted_from_ = nullptr;
-  int64_t converted_version_ = -1;  // weight._version() at conversion
+  int64_t converted_version_ = -1;  // weight and bias versions at conversion (bf16_parameters)
 };
 TORCH_MODULE(Linear);
 
