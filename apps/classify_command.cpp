@@ -8,6 +8,7 @@
 #include <sstream>
 #include <iostream>
 
+#include "classifier_flags.h"
 #include "default_model.h"
 #include "gliclass/gliclass.h"
 #include "input_formats.h"
@@ -32,12 +33,11 @@ struct ClassifyArgs {
   bool single_label = false;
   bool all_scores = false;
   bool logits = false;
+  bool review = false;
   bool quiet = false;
   int64_t batch_size = 8;
-  int threads = 0;
-  std::string dtype = "fp32";
-  int64_t max_batch_tokens = ClassifierOptions{}.max_batch_tokens;
-  int64_t max_length = 1024;
+  EngineFlags engine;
+  ChunkingFlags chunking;
   size_t max_labels = 1000;
   size_t chunk = 256;  // records classified per library call
 };
@@ -46,6 +46,18 @@ struct ClassifyArgs {
 ojson result_json(const InputRecord& rec, const ClassifyResult& r, const ClassifyArgs& a) {
   ojson out = ojson::object();
   if (rec.id) out["id"] = *rec.id;
+  if (a.review) {
+    // A line for a reviewer to fill in and give to `gliclass train-rl --feedback`.
+    out["text"] = rec.request.text;
+    if (!rec.request.prompt.empty()) out["prompt"] = rec.request.prompt;
+    out["labels"] = ojson::array();
+    for (const auto& p : r.predictions) out["labels"].push_back(p.label);
+    out["scores"] = ojson::object();
+    for (size_t i = 0; i < r.labels.size(); ++i) out["scores"][r.labels[i]] = r.scores[i];
+    out["accepted"] = ojson::array();
+    out["rejected"] = ojson::array();
+    return out;
+  }
   out.update(serve::result_to_json(r, {a.all_scores, a.logits}));
   return out;
 }
@@ -66,18 +78,15 @@ int run_classify(const ClassifyArgs& a) {
     shared_labels.insert(shared_labels.end(), more.begin(), more.end());
   }
 
-  ClassifierOptions copts;
-  copts.threads = a.threads;
-  copts.dtype = dtype_from_name(a.dtype);
-  copts.max_batch_tokens = a.max_batch_tokens;
+  ClassifierOptions copts = a.engine.options();
   copts.batch_size = a.batch_size;
-  copts.max_length = a.max_length;
   copts.max_labels = a.max_labels;
   const Classifier clf = Classifier::load(a.model.empty() ? default_model_dir() : a.model, copts);
 
   ClassifyOptions opts;
   opts.type = a.single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
   opts.threshold = a.threshold;
+  a.chunking.apply_to(opts);
 
   std::ofstream out_file;
   std::ostream* out = &std::cout;
@@ -133,6 +142,7 @@ int run_classify(const ClassifyArgs& a) {
         continue;
       }
       try {
+        r.request.adapter_id = a.engine.adapter_id();
         clf.validate(r.request);
         requests.push_back(r.request);
         owner.push_back(i);
@@ -183,17 +193,14 @@ void add_classify_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--single-label", args->single_label, "Softmax over the labels, keep the best one");
   cmd->add_flag("--all-scores", args->all_scores, "Add every label's probability");
   cmd->add_flag("--logits", args->logits, "Add every label's raw logit");
+  cmd->add_flag("--review", args->review,
+                "Write lines to review: {text, labels (predicted), scores, accepted: [], rejected: []}, "
+                "for train-rl --feedback once filled in");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress on stderr");
   cmd->add_option("--batch-size,-b", args->batch_size, "Sequences per forward pass")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--dtype", args->dtype, "Linear layers in fp32 (reference parity) or bf16 (faster)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
-  cmd->add_option("--max-batch-tokens", args->max_batch_tokens,
-                  "Padded tokens per forward pass (texts x the longest), 0 = no cap")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--max-length", args->max_length, "Tokens per forward pass")
-      ->check(CLI::Range(8, 1 << 20))->capture_default_str();
+  args->engine.add_to(*cmd);
+  args->chunking.add_to(*cmd);
   cmd->add_option("--max-labels", args->max_labels, "Most labels one input may have")->capture_default_str();
   cmd->callback([args, &exit_code]() { exit_code = run_classify(*args); });
 }

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <set>
 
+#include "classifier_flags.h"
 #include "gliclass/gliclass.h"
 #include "train/data.h"
 #include "train/metrics.h"
@@ -31,9 +32,7 @@ struct EvalArgs {
   bool json_out = false;
   bool quiet = false;
   int64_t batch_size = 8;
-  int64_t max_length = 1024;
-  int threads = 0;
-  std::string dtype = "fp32";
+  EngineFlags engine;
   size_t per_label = 20;
 };
 
@@ -99,11 +98,8 @@ void print_report(const train::EvalReport& r, size_t per_label, std::ostream& ou
 
 int run_eval(const EvalArgs& a) {
   const auto examples = train::load_examples(a.data);
-  ClassifierOptions copts;
-  copts.threads = a.threads;
-  copts.dtype = dtype_from_name(a.dtype);
+  ClassifierOptions copts = a.engine.options();
   copts.batch_size = a.batch_size;
-  copts.max_length = a.max_length;
   const Classifier clf = Classifier::load(a.model, copts);
   for (const auto& ex : examples) {
     try {
@@ -117,7 +113,10 @@ int run_eval(const EvalArgs& a) {
   if (a.threshold_set || !a.single_label) opts.threshold = a.threshold;
 
   const auto start = std::chrono::steady_clock::now();
-  auto classify = [&](const std::vector<ClassifyRequest>& requests) { return clf.classify(requests, opts); };
+  auto classify = [&](std::vector<ClassifyRequest> requests) {
+    for (auto& r : requests) r.adapter_id = a.engine.adapter_id();
+    return clf.classify(requests, opts);
+  };
   auto progress = [&](size_t done) {
     if (a.quiet) return;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -177,11 +176,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--per-label", args->per_label, "Rows of the per-label table")->capture_default_str();
   cmd->add_option("--batch-size,-b", args->batch_size, "Sequences per forward pass")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--max-length", args->max_length, "Tokens per forward pass")
-      ->check(CLI::Range(8, 1 << 20))->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads (0 = all)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--dtype", args->dtype, "Linear layers in fp32 (reference parity) or bf16 (faster)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  args->engine.add_to(*cmd);
   cmd->add_flag("--quiet,-q", args->quiet, "No progress on stderr");
   cmd->callback([args, &exit_code]() { exit_code = run_eval(*args); });
 }

@@ -5,6 +5,7 @@
 
 #include "gliclass/error.h"
 #include "gliclass/labels.h"
+#include "serve/json_io.h"
 
 namespace gliclass::cli {
 namespace {
@@ -17,11 +18,6 @@ std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-// A label list or tree given in JSON: a list of strings or an object tree.
-std::vector<std::string> labels_from_json(const nlohmann::ordered_json& j) {
-  return flatten_labels(j);
 }
 
 }  // namespace
@@ -124,35 +120,19 @@ void RecordReader::parse_jsonl(const std::string& line, InputRecord& r) const {
   }
   if (j.contains("id")) r.id = j["id"];
   try {
-    if (!j.contains("text") || !j["text"].is_string()) throw InputError("missing string field 'text'");
-    r.request.text = j["text"].get<std::string>();
+    auto text = serve::optional_string(j, "text");
+    if (!text) throw InputError("missing string field 'text'");
+    r.request.text = std::move(*text);
     if (j.contains("labels") && !j["labels"].is_null()) {
-      r.request.labels = labels_from_json(j["labels"]);
+      r.request.labels = serve::labels_from_json(j["labels"], "labels");
       r.has_labels = true;
     }
-    if (j.contains("prompt") && !j["prompt"].is_null()) {
-      if (!j["prompt"].is_string()) throw InputError("field 'prompt' must be a string");
-      r.request.prompt = j["prompt"].get<std::string>();
-    }
-    if (j.contains("threshold") && !j["threshold"].is_null()) {
-      if (!j["threshold"].is_number()) throw InputError("field 'threshold' must be a number");
-      r.request.threshold = j["threshold"].get<float>();
-    }
-    if (j.contains("examples") && !j["examples"].is_null()) {
-      if (!j["examples"].is_array()) throw InputError("field 'examples' must be a list");
-      for (const auto& ex : j["examples"]) {
-        if (!ex.is_object() || !ex.contains("text") || !ex["text"].is_string() || !ex.contains("labels") ||
-            !ex["labels"].is_array())
-          throw InputError("each example needs a string 'text' and a list 'labels'");
-        Example e;
-        e.text = ex["text"].get<std::string>();
-        for (const auto& l : ex["labels"]) {
-          if (!l.is_string()) throw InputError("example labels must be strings");
-          e.labels.push_back(l.get<std::string>());
-        }
-        r.request.examples.push_back(std::move(e));
-      }
-    }
+    r.request.prompt = serve::optional_string(j, "prompt").value_or("");
+    r.request.threshold = serve::optional_number(j, "threshold");
+    if (j.contains("examples") && !j["examples"].is_null())
+      r.request.examples = serve::examples_from_json(j["examples"], "examples");
+    if (j.contains("rac_examples") && !j["rac_examples"].is_null())
+      r.request.rac_examples = serve::rac_examples_from_json(j["rac_examples"], "rac_examples");
   } catch (const nlohmann::ordered_json::exception& e) {
     r.error = e.what();
   } catch (const Error& e) {
@@ -218,7 +198,7 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   const std::string head = trim(content);
   if (!head.empty() && (head[0] == '[' || head[0] == '{')) {
     try {
-      return labels_from_json(nlohmann::ordered_json::parse(content));
+      return flatten_labels(nlohmann::ordered_json::parse(content));
     } catch (const nlohmann::ordered_json::exception& e) {
       throw InputError("cli: labels file '" + path + "' is not valid JSON (" + e.what() + ")");
     }

@@ -6,8 +6,10 @@
 #include "classify_command.h"
 #include "eval_command.h"
 #include "init_command.h"
+#include "merge_adapter_command.h"
 #include "serve_command.h"
 #include "train_command.h"
+#include "train_rl_command.h"
 #include "gliclass/gliclass.h"
 #include "runtime/allocator.h"
 
@@ -20,8 +22,10 @@ int main(int argc, char** argv) {
   gliclass::cli::add_classify_command(app, exit_code);
   gliclass::cli::add_serve_command(app, exit_code);
   gliclass::cli::add_train_command(app, exit_code);
+  gliclass::cli::add_train_rl_command(app, exit_code);
   gliclass::cli::add_eval_command(app, exit_code);
   gliclass::cli::add_init_command(app, exit_code);
+  gliclass::cli::add_merge_adapter_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

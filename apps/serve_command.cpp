@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "classifier_flags.h"
 #include "default_model.h"
 #include "gliclass/gliclass.h"
 #include "serve/auth.h"
@@ -28,10 +29,8 @@ void on_stop_signal(int sig) { g_signal = sig; }
 struct ServeArgs {
   std::string model;
   std::string api_key_file;
-  int threads = 0;
-  std::string dtype = "fp32";
-  int64_t max_batch_tokens = ClassifierOptions{}.max_batch_tokens;
-  int64_t max_length = 1024;
+  EngineFlags engine;
+  ChunkingFlags chunking;
   bool quiet = false;
   serve::ServerOptions server;
 };
@@ -55,11 +54,8 @@ int run_serve(ServeArgs a) {
                            "reach " + a.server.host + " can use this server"}});
   serve::check_options(a.server);
 
-  ClassifierOptions copts;
-  copts.threads = a.threads;
-  copts.dtype = dtype_from_name(a.dtype);
-  copts.max_batch_tokens = a.max_batch_tokens;
-  copts.max_length = a.max_length;
+  a.chunking.apply_to(a.server.classify);
+  ClassifierOptions copts = a.engine.options();
   // One server batch is one library call: let it be one forward pass too.
   copts.batch_size = static_cast<int64_t>(a.server.max_batch_size);
   copts.max_labels = a.server.limits.max_labels;
@@ -126,14 +122,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--api-key-file", args->api_key_file, "File holding the API key clients send as 'Bearer <key>'");
   cmd->add_option("--http-threads", o.http_threads, "Connections served at once")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--threads", args->threads, "CPU threads for the model (0 = all)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--dtype", args->dtype, "Linear layers in fp32 (reference parity) or bf16 (faster)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
-  cmd->add_option("--max-batch-tokens", args->max_batch_tokens,
-                  "Padded tokens per forward pass (texts x the longest), 0 = no cap")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--max-length", args->max_length, "Tokens per forward pass")
-      ->check(CLI::Range(8, 1 << 20))->capture_default_str();
+  args->engine.add_to(*cmd, /*named_adapters=*/true);
+  args->chunking.add_to(*cmd);
   cmd->add_flag("--quiet,-q", args->quiet, "No per-request log lines on stderr");
   cmd->callback([args, &exit_code]() { exit_code = run_serve(*args); });
 }

@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "gliclass/error.h"
 #include "local_workers.h"
@@ -26,7 +27,41 @@ struct TrainArgs {
   bool no_augment = false;
   bool no_shuffle = false;
   int nproc = 1;
+  std::string lora;
 };
+
+// "r=16,alpha=32,targets=query_proj,value_proj,dropout=0.05": key=value
+// items; an item without '=' continues the list before it (targets).
+io::LoraConfig parse_lora(const std::string& spec) {
+  io::LoraConfig c;
+  std::string key;
+  std::stringstream ss(spec);
+  std::string item;
+  bool alpha_set = false;
+  while (std::getline(ss, item, ',')) {
+    std::string value = item;
+    if (const auto eq = item.find('='); eq != std::string::npos) {
+      key = item.substr(0, eq);
+      value = item.substr(eq + 1);
+    } else if (key != "targets") {
+      throw InputError("train: --lora item '" + item + "' is not key=value");
+    }
+    try {
+      if (key == "r") c.r = std::stoll(value);
+      else if (key == "alpha") c.lora_alpha = std::stod(value), alpha_set = true;
+      else if (key == "dropout") c.lora_dropout = std::stod(value);
+      else if (key == "targets") c.target_modules.push_back(value);
+      else if (key == "rslora") c.use_rslora = value == "1" || value == "true";
+      else throw InputError("train: unknown --lora key '" + key + "' (expected r, alpha, dropout, targets, rslora)");
+    } catch (const std::logic_error&) {
+      throw InputError("train: --lora " + key + " must be a number (got '" + value + "')");
+    }
+  }
+  if (c.r < 1) throw InputError("train: --lora r must be at least 1");
+  if (!alpha_set) c.lora_alpha = static_cast<double>(c.r);
+  if (c.target_modules.empty()) throw InputError("train: --lora needs targets=<layer names>");
+  return c;
+}
 
 int run_train(TrainArgs& a) {
   auto& o = a.o;
@@ -50,6 +85,7 @@ int run_train(TrainArgs& a) {
     o.augment.max_examples = keep.max_examples;
   }
   if (a.no_shuffle) o.augment.shuffle_labels = false;
+  if (!a.lora.empty()) o.lora = parse_lora(a.lora);
 
   const auto s = train::run_training(o);
   if (s.rank != 0) return 0;  // rank 0 reports for the world
@@ -58,20 +94,25 @@ int run_train(TrainArgs& a) {
                       {"finished", s.finished},
                       {"loss", s.last_loss},
                       {"last", s.last_dir.string()}};
-  if (s.best_micro_f1) {
-    j["best"] = s.best_dir.string();
-    j["best_step"] = s.best_step;
-    j["best_dev_micro_f1"] = *s.best_micro_f1;
-  }
-  if (s.last_eval) {
-    j["dev_micro_f1"] = s.last_eval->micro_f1;
-    j["dev_macro_f1"] = s.last_eval->macro_f1;
-  }
+  add_dev_results(j, s.best_micro_f1, s.best_dir, s.last_eval);
+  if (s.best_micro_f1) j["best_step"] = s.best_step;
   std::cout << j.dump() << std::endl;
   return 0;
 }
 
 }  // namespace
+
+void add_dev_results(nlohmann::json& j, const std::optional<double>& best_micro_f1,
+                     const std::filesystem::path& best_dir, const std::optional<train::EvalReport>& last_eval) {
+  if (best_micro_f1) {
+    j["best"] = best_dir.string();
+    j["best_dev_micro_f1"] = *best_micro_f1;
+  }
+  if (last_eval) {
+    j["dev_micro_f1"] = last_eval->micro_f1;
+    j["dev_macro_f1"] = last_eval->macro_f1;
+  }
+}
 
 void add_train_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<TrainArgs>();
@@ -135,6 +176,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--nproc", args->nproc,
                   "Data-parallel worker processes on this machine (Gloo; each takes --batch-size examples)")
       ->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--lora", args->lora,
+                  "Train LoRA adapters only: r=16,alpha=32,targets=query_proj,key_proj,value_proj[,dropout=0.05]"
+                  " (last/ and best/ are then PEFT adapter directories over --model)");
   cmd->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
   cmd->callback([args, &exit_code]() { exit_code = run_train(*args); });
 }

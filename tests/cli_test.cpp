@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gliclass/gliclass.h"
 #include "test_util.h"
 
 using gliclass::testing::golden_dir;
@@ -90,6 +91,39 @@ TEST(Cli, BadJsonlLineIsReportedInPlaceAndTheRestRun) {
   EXPECT_NE(r.lines[3]["error"].get<std::string>().find("UTF-8"), std::string::npos);
   EXPECT_EQ(r.lines[4]["id"], 9);
   EXPECT_EQ(r.lines[4]["predictions"].size(), 3u);  // threshold 0 keeps every shared label
+}
+
+TEST(Cli, LongTextWindowsAndRacExamplesMatchTheLibrary) {
+  GLICLASS_REQUIRE_GOLDEN();
+  std::string text;
+  for (int i = 0; i < 12; ++i) text += "The courier lost parcel " + std::to_string(i) + " again. ";
+  const nlohmann::json rac = {{{"text", "Charged twice."}, {"true_labels", {"billing"}}, {"all_labels", {"billing", "shipping"}}}};
+  const std::string input = nlohmann::json{{"text", text}, {"rac_examples", rac}}.dump() + "\n" +
+                            "{\"text\": \"x\", \"rac_examples\": [{\"true_labels\": [\"a\"]}]}\n";
+  auto r = run_cli(model_arg() + " --labels billing,shipping --all-scores --input - --format jsonl"
+                   " --text-chunk-size 100 --overlap 20 --window-combine mean --labels-chunk-size 1", input);
+  EXPECT_EQ(r.exit_code, 2) << r.raw;  // the second record has no text
+  ASSERT_EQ(r.lines.size(), 2u) << r.raw;
+  EXPECT_NE(r.lines[1]["error"].get<std::string>().find("rac_examples[0]"), std::string::npos) << r.raw;
+
+  const auto clf = gliclass::Classifier::load((golden_dir() / "deberta_first_simple_pf").string());
+  gliclass::ClassifyRequest req{text, {"billing", "shipping"}};
+  req.rac_examples = {{"Charged twice.", {"billing"}, {"billing", "shipping"}}};
+  gliclass::ClassifyOptions o;
+  o.chunking.size = 100;
+  o.chunking.overlap = 20;
+  o.chunking.combine = gliclass::WindowCombine::kMean;
+  o.labels_chunk_size = 1;
+  const auto want = clf.classify(req, o);
+  EXPECT_EQ(r.lines[0]["windows"], want.windows);
+  EXPECT_GT(want.windows, 1u);
+  EXPECT_EQ(r.lines[0]["label_groups"], 2);
+  for (size_t k = 0; k < 2; ++k)
+    EXPECT_NEAR(r.lines[0]["scores"][want.labels[k]].get<double>(), want.scores[k], 1e-6);
+  // An overlap as large as the window is refused.
+  auto bad = run_cli(model_arg() + " --labels a --text-chunk-size 10 --overlap 10 'text'");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(bad.lines.empty()) << bad.raw;
 }
 
 TEST(Cli, CsvWithQuotedFieldsAndSingleLabel) {

@@ -19,6 +19,9 @@
 #include <thread>
 
 #include "gliclass/gliclass.h"
+#include "io/config.h"
+#include "io/peft_adapter.h"
+#include "model/model.h"
 #include "serve/auth.h"
 #include "serve/http.h"
 #include "serve/json_io.h"
@@ -28,6 +31,7 @@
 
 using gliclass::testing::golden_dir;
 using nlohmann::json;
+namespace fs = std::filesystem;
 namespace serve = gliclass::serve;
 
 namespace {
@@ -46,11 +50,11 @@ const gliclass::Classifier& classifier() {
 // A server on a free loopback port, run on its own thread.
 class RunningServer {
  public:
-  explicit RunningServer(serve::ServerOptions o = {}) {
+  explicit RunningServer(serve::ServerOptions o = {}, const gliclass::Classifier& clf = classifier()) {
     o.host = "127.0.0.1";
     o.port = 0;
     o.log = &log_;
-    server_ = std::make_unique<serve::Server>(classifier(), o);
+    server_ = std::make_unique<serve::Server>(clf, o);
     port_ = server_->bind();
     thread_ = std::thread([this] { server_->run(); });
   }
@@ -272,6 +276,41 @@ TEST(ServerEndpoints, PerTextLabelsThresholdsPromptsExamplesAndSingleLabel) {
   EXPECT_TRUE(tree["results"][0]["scores"].contains("topic.sports"));
 }
 
+TEST(ServerEndpoints, RacExamplesAndLongTextWindows) {
+  GLICLASS_REQUIRE_GOLDEN();
+  serve::ServerOptions o;
+  o.classify.chunking.size = 120;  // characters per window, for every request
+  RunningServer s(o);
+  auto c = s.client();
+  const std::vector<std::string> labels = {"billing", "shipping"};
+  const json rac = {{{"text", "Charged twice."}, {"true_labels", {"billing"}}, {"all_labels", {"billing", "shipping"}}}};
+  const std::string long_text =
+      "The parcel left the warehouse on Monday. It was stuck in customs for a week. Then the courier lost it, "
+      "and the shop charged my card a second time for the replacement, which also has not arrived yet.";
+  // Shared RAC examples, then one list per text.
+  for (const json& field : {rac, json{rac, json::array()}}) {
+    json got = post_json(c, "/v1/classify",
+                         classify_body({long_text, "Where is my order?"}, labels,
+                                       {{"rac_examples", field}, {"all_scores", true}}),
+                         200);
+    ASSERT_EQ(got["results"].size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      gliclass::ClassifyRequest r = request_of(i == 0 ? long_text : "Where is my order?", labels);
+      if (field[0].is_object() || i == 0) r.rac_examples = {{"Charged twice.", {"billing"}, {"billing", "shipping"}}};
+      expect_same_result(got["results"][i], classifier().classify(r, o.classify), {true, false});
+    }
+    EXPECT_GT(got["results"][0]["windows"].get<int>(), 1);
+    EXPECT_EQ(got["results"][1]["windows"], 1);
+    EXPECT_EQ(got["results"][0]["label_groups"], 1);
+  }
+  // The reference's endpoint takes them too.
+  json ref = post_json(c, "/gliclass", json{{"text", "Where is my order?"}, {"labels", labels}, {"rac_examples", rac},
+                                            {"threshold", 0.0}}.dump(), 200);
+  EXPECT_EQ(ref.size(), 2u);
+  post_json(c, "/v1/classify", classify_body({"a"}, labels, {{"rac_examples", {{{"text", 5}}}}}), 400);
+  post_json(c, "/v1/classify", classify_body({"a", "b"}, labels, {{"rac_examples", {rac, rac, rac}}}), 400);
+}
+
 TEST(ServerEndpoints, ReferenceGliclassEndpoint) {
   GLICLASS_REQUIRE_GOLDEN();
   RunningServer s;
@@ -305,6 +344,58 @@ TEST(ServerEndpoints, ReferenceGliclassEndpoint) {
   ASSERT_TRUE(cache);
   EXPECT_EQ(cache->status, 200);
   EXPECT_EQ(json::parse(cache->body)["enabled"], false);
+}
+
+TEST(ServerEndpoints, TwoLoraAdaptersEachScoreTheirOwnRequests) {
+  GLICLASS_REQUIRE_GOLDEN();
+  // Two random adapters (B != 0) over the base model, in PEFT layout.
+  gliclass::testing::TempDir d1("srv_lora1"), d2("srv_lora2");
+  const auto config = gliclass::io::GLiClassConfig::from_file(fs::path(model_dir()) / "config.json");
+  auto model = gliclass::model::load_model(model_dir(), config);
+  for (const auto* dir : {&d1, &d2}) {
+    gliclass::io::PeftAdapter a;
+    a.config.r = 2;
+    a.config.lora_alpha = 4;
+    for (const auto& item : model->named_parameters())
+      if (item.key().find("attention.self.value_proj.weight") != std::string::npos) {
+        const auto module = item.key().substr(0, item.key().size() - std::string(".weight").size());
+        const auto& w = item.value();
+        a.layers["model." + module] = {torch::randn({2, w.size(1)}), torch::randn({w.size(0), 2}), 2.0};
+      }
+    gliclass::io::write_peft_adapter(dir->path, a);
+  }
+  gliclass::ClassifierOptions copts;
+  copts.adapters = {{"support-v1", d1.path.string()}, {"support-v2", d2.path.string()}};
+  copts.batch_size = 32;
+  const auto clf = gliclass::Classifier::load(model_dir(), copts);
+  RunningServer s({}, clf);
+  auto c = s.client();
+  const std::vector<std::string> labels = {"billing", "shipping", "other"};
+  const std::string text = "My card was charged twice for one parcel.";
+  for (const std::string id : {"support-v1", "support-v2", "__base__"}) {
+    json got = post_json(c, "/v1/classify", classify_body({text}, labels, {{"adapter_id", id}, {"all_scores", true}}), 200);
+    auto r = request_of(text, labels);
+    r.adapter_id = id;
+    expect_same_result(got["results"][0], clf.classify(r), {true, false});
+    json ref = post_json(c, "/gliclass", json{{"text", text}, {"labels", labels}, {"threshold", 0.0},
+                                              {"adapter_id", id}}.dump(), 200);
+    ASSERT_EQ(ref.size(), 3u);
+  }
+  const auto v1 = clf.classify([&] { auto r = request_of(text, labels); r.adapter_id = "support-v1"; return r; }());
+  const auto v2 = clf.classify([&] { auto r = request_of(text, labels); r.adapter_id = "support-v2"; return r; }());
+  EXPECT_GT(std::abs(v1.logits[0] - v2.logits[0]), 1e-4) << "two different adapters gave the same logits";
+  json missing = post_json(c, "/v1/classify", classify_body({text}, labels, {{"adapter_id", "support-v3"}}), 404);
+  EXPECT_NE(missing["error"].get<std::string>().find("support-v3"), std::string::npos);
+  auto status = c.Get("/gliclass/adapter-cache?adapter_id=support-v2");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, 200);
+  const json st = json::parse(status->body);
+  EXPECT_EQ(st["enabled"], true);
+  EXPECT_EQ(st["adapters"], json({"support-v1", "support-v2"}));
+  EXPECT_EQ(st["loaded"], true);
+  auto unknown = c.Get("/gliclass/adapter-cache?adapter_id=nope");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
 }
 
 TEST(ServerEndpoints, UnknownPathsAndWrongMethodsGetJsonErrors) {

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,12 +30,27 @@ struct Example {
   std::vector<std::string> labels;
 };
 
+// A retrieved example (RAC): a text, the labels it has, and the labels it
+// was offered; those it lacks become negative examples.
+struct RacExample {
+  std::string text;
+  std::vector<std::string> true_labels;
+  std::vector<std::string> all_labels;
+};
+
 // One text to classify, with its candidate labels.
 struct ClassifyRequest {
   std::string text;
   std::vector<std::string> labels;
   std::string prompt;                            // task description, may be empty
   std::vector<Example> examples;                 // few-shot examples, may be empty
+  // Retrieval-augmented examples, appended to the text (to every window of
+  // it) with the reference's markers: " <<EXAMPLE>> t <<TRUE_LABEL>> a
+  // <<FALSE_LABEL>> b <</EXAMPLE>>". Examples without true labels are dropped.
+  std::vector<RacExample> rac_examples;
+  // A LoRA adapter loaded with ClassifierOptions::adapters; empty or
+  // "__base__" = the base model.
+  std::string adapter_id;
   std::optional<float> threshold;                // overrides ClassifyOptions::threshold
   std::optional<ClassificationType> type;        // overrides ClassifyOptions::type
 };
@@ -50,6 +66,8 @@ struct ClassifyResult {
   std::vector<float> scores;            // probability per label (sigmoid or softmax)
   std::vector<float> logits;            // raw model logit per label
   bool truncated = false;               // the text (or examples) was cut to fit max_length
+  size_t windows = 1;                   // text windows scored (TextChunking), 1 = the whole text
+  size_t label_groups = 1;              // forward passes the labels were split into, per window
   std::vector<std::string> warnings;    // e.g. duplicate labels dropped
 };
 
@@ -73,18 +91,52 @@ struct ClassifierOptions {
   // while long ones keep their attention scores small enough for the cache.
   int64_t max_batch_tokens = 4096;
   size_t max_labels = 1000;    // more labels than this in one request is an InputError
+  // PEFT LoRA adapter directories by id, kept apart from the weights (many
+  // over one base model); requests choose one with adapter_id, and rows of
+  // different adapters never share a forward pass.
+  std::map<std::string, std::string> adapters;
+  // A PEFT LoRA adapter directory merged into the weights at load
+  // (W += s B A): every request runs with it.
+  std::string merged_adapter;
 };
+
+// Long texts: score overlapping windows and combine per label, instead of
+// cutting the text at max_length. Windows are consecutive spans of `size`
+// units starting every `size - overlap` units; the last one ends at the text's
+// end. Per window the labels get sigmoid (multi-label) or softmax
+// (single-label) scores; per label the windows' scores are combined (max or
+// mean), and single-label scores are then divided by their sum.
+// `logits` of a windowed result hold each label's max over windows.
+enum class ChunkUnit { kCharacters, kTokens };  // Unicode code points, as the reference; or tokens
+enum class WindowCombine { kMax, kMean };
+
+struct TextChunking {
+  size_t size = 0;                 // units per window; 0 = no windows (a text that does not fit is cut)
+  std::optional<size_t> overlap;   // units shared by neighbouring windows; default size / 8
+  ChunkUnit unit = ChunkUnit::kCharacters;
+  WindowCombine combine = WindowCombine::kMax;
+};
+
+// "chars" | "tokens", "max" | "mean"; InputError otherwise.
+ChunkUnit chunk_unit_from_name(const std::string& name);
+WindowCombine window_combine_from_name(const std::string& name);
 
 struct ClassifyOptions {
   ClassificationType type = ClassificationType::kMultiLabel;
   // Multi-label default 0.5; single-label applies it only when set here or per request.
   std::optional<float> threshold;
+  TextChunking chunking;
+  // Labels per forward pass. 0 = as many as fit: labels are split only when
+  // they would leave less than half of max_length for the text.
+  size_t labels_chunk_size = 0;
 };
 
 class Classifier {
  public:
   // Reads config.json, the weights and the tokenizer files from a local
   // directory in Hugging Face layout. Throws ModelError naming what is wrong.
+  // Sets glibc malloc to keep freed blocks (process-wide): LibTorch's large
+  // activations are then reused instead of page-faulted in again each layer.
   static Classifier load(const std::string& model_dir, const ClassifierOptions& options = {});
 
   ClassifyResult classify(const ClassifyRequest& request, const ClassifyOptions& options = {}) const;
@@ -102,6 +154,8 @@ class Classifier {
   // The checkpoint's architecture_type and backbone model_type.
   std::string architecture() const;
   std::string backbone() const;
+  // The ids of ClassifierOptions::adapters.
+  std::vector<std::string> adapter_ids() const;
 
  private:
   struct Impl;

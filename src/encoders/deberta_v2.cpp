@@ -428,11 +428,12 @@ std::vector<PositionProjections> DebertaV2EncoderImpl::position_projections() {
   if (is_training() || torch::GradMode::is_enabled()) return compute();
   std::lock_guard<std::mutex> lock(cache_mutex_);
   auto versions = parameter_versions();
-  if (cached_positions_.empty() || versions != cache_versions_) {
-    cached_positions_ = compute();
-    cache_versions_ = std::move(versions);
+  PositionCache& cache = position_cache_[runtime::active_adapter()];
+  if (cache.positions.empty() || versions != cache.versions) {
+    cache.positions = compute();
+    cache.versions = std::move(versions);
   }
-  return cached_positions_;
+  return cache.positions;
 }
 
 // ----------------------------------------------------------------- model

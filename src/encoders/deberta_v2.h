@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -205,16 +206,21 @@ class DebertaV2EncoderImpl : public torch::nn::Module {
 
  private:
   // Each layer's project_positions(). Without autograd and outside training
-  // they are computed once and kept while no parameter changes (every
-  // in-place update, an optimizer step or a load, bumps a version counter).
+  // they are computed once per LoRA adapter id (runtime::active_adapter(): an
+  // adapter on query_proj/key_proj changes them) and kept while no parameter
+  // changes (every in-place update, an optimizer step or a load, bumps a
+  // version counter).
   std::vector<PositionProjections> position_projections();
   std::vector<int64_t> parameter_versions() const;
 
+  struct PositionCache {
+    std::vector<int64_t> versions;
+    std::vector<PositionProjections> positions;
+  };
   DebertaV2Config config_;
   std::vector<DebertaV2Layer> layers_;
   std::mutex cache_mutex_;
-  std::vector<int64_t> cache_versions_;
-  std::vector<PositionProjections> cached_positions_;
+  std::map<int, PositionCache> position_cache_;  // by adapter id
 };
 TORCH_MODULE(DebertaV2Encoder);
 

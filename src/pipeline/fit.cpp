@@ -60,8 +60,14 @@ FittedInput fit_uni_encoder(const tokenize::Tokenizer& tokenizer, const std::str
 
 std::vector<LabelGroup> plan_label_groups(const tokenize::Tokenizer& tokenizer, const std::string& text,
                                           const std::vector<std::string>& labels, const std::string& prompt,
-                                          const std::vector<Example>& examples, size_t max_length) {
+                                          const std::vector<Example>& examples, size_t max_length,
+                                          size_t chunk_size) {
   if (labels.empty()) return {};
+  if (chunk_size > 0) {
+    std::vector<LabelGroup> groups;
+    for (size_t b = 0; b < labels.size(); b += chunk_size) groups.push_back({b, std::min(labels.size(), b + chunk_size)});
+    return groups;
+  }
   std::vector<LabelGroup> whole{{0, labels.size()}};
   if (max_length == 0) return whole;
 

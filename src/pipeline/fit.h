@@ -30,11 +30,13 @@ struct LabelGroup {
   size_t end = 0;
 };
 
-// One group when everything fits or the labels block is at most half the
-// window; otherwise consecutive groups whose blocks each take at most half.
-// InputError naming the label when one label alone cannot fit.
+// `chunk_size` > 0: consecutive groups of that many labels (the reference's
+// labels_chunk_size). 0: one group when everything fits or the labels block is
+// at most half the window; otherwise consecutive groups whose blocks each
+// take at most half. InputError naming the label when one label alone cannot fit.
 std::vector<LabelGroup> plan_label_groups(const tokenize::Tokenizer& tokenizer, const std::string& text,
                                           const std::vector<std::string>& labels, const std::string& prompt,
-                                          const std::vector<Example>& examples, size_t max_length);
+                                          const std::vector<Example>& examples, size_t max_length,
+                                          size_t chunk_size = 0);
 
 }  // namespace gliclass::pipeline

@@ -4,26 +4,43 @@
 
 #include "pipeline/fit.h"
 #include "pipeline/postprocess.h"
+#include "pipeline/rac.h"
 #include "pipeline/validate.h"
+#include "pipeline/windows.h"
+#include "runtime/linear.h"
 
 namespace gliclass::pipeline {
 
-// One forward-pass row: a text with one group of its labels.
+// What one request becomes: its windows x label groups, and the logits
+// gathered per window.
+struct UniEncoderPipeline::Plan {
+  std::vector<std::string> labels;  // deduplicated
+  std::vector<std::string> warnings;
+  std::vector<ByteRange> windows;
+  std::vector<LabelGroup> groups;
+  std::string rac;                                // appended to every window
+  std::vector<std::vector<float>> window_logits;  // [window][label]
+  bool truncated = false;
+};
+
+// One forward-pass row: one window of a text with one group of its labels.
 struct UniEncoderPipeline::Row {
   size_t request = 0;
-  size_t label_begin = 0;
-  size_t label_end = 0;
+  int adapter = 0;  // runtime::AdapterScope id
+  size_t window = 0;
+  LabelGroup group;
   FittedInput input;
   std::vector<float> logits;
 };
 
 UniEncoderPipeline::UniEncoderPipeline(std::shared_ptr<const tokenize::Tokenizer> tokenizer,
                                        model::ModelPtr model, io::GLiClassConfig config,
-                                       ClassifierOptions options)
+                                       ClassifierOptions options, std::map<std::string, int> adapters)
     : tokenizer_(std::move(tokenizer)),
       model_(std::move(model)),
       config_(std::move(config)),
-      options_(options) {
+      options_(std::move(options)),
+      adapters_(std::move(adapters)) {
   pad_id_ = config_.pad_token_id.value_or(tokenizer_->pad_id());
 }
 
@@ -32,7 +49,7 @@ void UniEncoderPipeline::forward(std::vector<Row*>& batch) const {
   int64_t max_labels = 0;
   for (const Row* r : batch) {
     max_len = std::max(max_len, r->input.ids.size());
-    max_labels = std::max<int64_t>(max_labels, r->label_end - r->label_begin);
+    max_labels = std::max<int64_t>(max_labels, r->group.end - r->group.begin);
   }
   const auto rows = static_cast<int64_t>(batch.size());
   auto ids = torch::full({rows, static_cast<int64_t>(max_len)}, pad_id_, torch::kLong);
@@ -54,69 +71,98 @@ void UniEncoderPipeline::forward(std::vector<Row*>& batch) const {
   auto la = logits.accessor<float, 2>();
   for (int64_t b = 0; b < rows; ++b) {
     Row* r = batch[b];
-    r->logits.resize(r->label_end - r->label_begin);
+    r->logits.resize(r->group.end - r->group.begin);
     for (size_t k = 0; k < r->logits.size(); ++k) r->logits[k] = la[b][static_cast<int64_t>(k)];
+  }
+}
+
+void UniEncoderPipeline::run_rows(std::vector<Row>& rows, std::vector<Plan>& plans) const {
+  // Results do not depend on batch company (batch invariance), so rows of
+  // similar length are batched together to waste little on padding.
+  std::vector<Row*> order;
+  for (auto& r : rows) order.push_back(&r);
+  // Rows of one adapter are batched together, never with another's.
+  std::stable_sort(order.begin(), order.end(), [](const Row* a, const Row* b) {
+    if (a->adapter != b->adapter) return a->adapter < b->adapter;
+    return a->input.ids.size() > b->input.ids.size();
+  });
+  c10::InferenceMode inference;
+  const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
+  const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
+  for (size_t start = 0; start < order.size();) {
+    size_t n = batch_size;
+    if (token_budget > 0)  // the batch's first row is its longest
+      n = std::min(n, std::max<size_t>(1, token_budget / order[start]->input.ids.size()));
+    size_t end = std::min(order.size(), start + n);
+    for (size_t i = start + 1; i < end; ++i)
+      if (order[i]->adapter != order[start]->adapter) end = i;
+    std::vector<Row*> batch(order.begin() + start, order.begin() + end);
+    runtime::AdapterScope adapter(order[start]->adapter);
+    forward(batch);
+    start = end;
+  }
+  for (const auto& r : rows) {
+    Plan& plan = plans[r.request];
+    std::copy(r.logits.begin(), r.logits.end(), plan.window_logits[r.window].begin() + r.group.begin);
+    plan.truncated = plan.truncated || r.input.truncated;
   }
 }
 
 std::vector<ClassifyResult> UniEncoderPipeline::run(const std::vector<ClassifyRequest>& requests,
                                                     const ClassifyOptions& options) const {
   const auto max_length = static_cast<size_t>(options_.max_length);
-  std::vector<std::vector<std::string>> labels(requests.size());
-  std::vector<std::vector<std::string>> warnings(requests.size());
-  std::vector<Row> rows;
+  std::vector<Plan> plans(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    labels[i] = dedupe_labels(req.labels, warnings[i]);
-    for (const auto& g : plan_label_groups(*tokenizer_, req.text, labels[i], req.prompt, req.examples,
-                                           max_length)) {
-      Row row;
-      row.request = i;
-      row.label_begin = g.begin;
-      row.label_end = g.end;
-      std::vector<std::string> group(labels[i].begin() + g.begin, labels[i].begin() + g.end);
-      row.input = fit_uni_encoder(*tokenizer_, req.text, group, req.prompt, req.examples,
-                                  config_.prompt_first, max_length);
-      rows.push_back(std::move(row));
-    }
+    Plan& plan = plans[i];
+    plan.labels = dedupe_labels(req.labels, plan.warnings);
+    plan.rac = format_rac_examples(req.rac_examples);
+    plan.windows = text_windows(*tokenizer_, req.text, options.chunking);
+    const ByteRange& first = plan.windows.front();  // the longest window
+    plan.groups = plan_label_groups(*tokenizer_, req.text.substr(first.begin, first.end - first.begin) + plan.rac,
+                                    plan.labels, req.prompt, req.examples, max_length, options.labels_chunk_size);
+    plan.window_logits.assign(plan.windows.size(), std::vector<float>(plan.labels.size()));
   }
 
-  // Results do not depend on batch company (batch invariance), so rows of
-  // similar length are batched together to waste little on padding.
-  std::vector<Row*> order;
-  for (auto& r : rows) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Row* a, const Row* b) { return a->input.ids.size() > b->input.ids.size(); });
-  {
-    c10::InferenceMode inference;
-    const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
-    const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
-    for (size_t start = 0; start < order.size();) {
-      size_t n = batch_size;
-      if (token_budget > 0)  // the batch's first row is its longest
-        n = std::min(n, std::max<size_t>(1, token_budget / order[start]->input.ids.size()));
-      const size_t end = std::min(order.size(), start + n);
-      std::vector<Row*> batch(order.begin() + start, order.begin() + end);
-      forward(batch);
-      start = end;
+  // Rows are tokenized and run in waves, so a text of many windows against
+  // many labels holds the token ids of one wave at a time.
+  constexpr size_t kWaveRows = 256;
+  std::vector<Row> wave;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& req = requests[i];
+    const Plan& plan = plans[i];
+    for (size_t w = 0; w < plan.windows.size(); ++w) {
+      const ByteRange& range = plan.windows[w];
+      const std::string text = req.text.substr(range.begin, range.end - range.begin) + plan.rac;
+      for (const auto& g : plan.groups) {
+        Row row;
+        row.request = i;
+        row.adapter = adapters_.count(req.adapter_id) ? adapters_.at(req.adapter_id) : 0;
+        row.window = w;
+        row.group = g;
+        std::vector<std::string> group(plan.labels.begin() + g.begin, plan.labels.begin() + g.end);
+        row.input = fit_uni_encoder(*tokenizer_, text, group, req.prompt, req.examples, config_.prompt_first,
+                                    max_length);
+        wave.push_back(std::move(row));
+        if (wave.size() == kWaveRows) {
+          run_rows(wave, plans);
+          wave.clear();
+        }
+      }
     }
   }
+  run_rows(wave, plans);
 
-  std::vector<std::vector<float>> logits(requests.size());
-  std::vector<bool> truncated(requests.size(), false);
-  for (size_t i = 0; i < requests.size(); ++i) logits[i].resize(labels[i].size());
-  for (const auto& r : rows) {
-    std::copy(r.logits.begin(), r.logits.end(), logits[r.request].begin() + r.label_begin);
-    if (r.input.truncated) truncated[r.request] = true;
-  }
   std::vector<ClassifyResult> results;
   results.reserve(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    ClassifyResult res = make_result(std::move(labels[i]), std::move(logits[i]), req.type.value_or(options.type),
-                                     req.threshold ? req.threshold : options.threshold);
-    res.truncated = truncated[i];
-    res.warnings = std::move(warnings[i]);
+    Plan& plan = plans[i];
+    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
+                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
+    res.truncated = plan.truncated;
+    res.label_groups = plan.groups.size();
+    res.warnings = std::move(plan.warnings);
     results.push_back(std::move(res));
   }
   return results;

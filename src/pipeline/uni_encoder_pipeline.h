@@ -1,6 +1,7 @@
-// Requests -> forward passes -> results for uni-encoder models: label groups,
-// truncation, length-sorted padded batches, post-processing.
+// Requests -> forward passes -> results for uni-encoder models: text windows
+// x label groups, truncation, length-sorted padded batches, post-processing.
 #pragma once
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -13,22 +14,28 @@ namespace gliclass::pipeline {
 
 class UniEncoderPipeline {
  public:
+  // `adapters`: adapter id -> the index it was attached to the model under.
   UniEncoderPipeline(std::shared_ptr<const tokenize::Tokenizer> tokenizer, model::ModelPtr model,
-                     io::GLiClassConfig config, ClassifierOptions options);
+                     io::GLiClassConfig config, ClassifierOptions options, std::map<std::string, int> adapters = {});
 
   // Requests must have passed validate_request.
   std::vector<ClassifyResult> run(const std::vector<ClassifyRequest>& requests,
                                   const ClassifyOptions& options) const;
 
  private:
+  struct Plan;
   struct Row;
   // Fills the logits of one batch of rows in one padded forward pass.
   void forward(std::vector<Row*>& batch) const;
+  // Runs rows in length-sorted batches under the token budget and stores
+  // their logits in their plans.
+  void run_rows(std::vector<Row>& rows, std::vector<Plan>& plans) const;
 
   std::shared_ptr<const tokenize::Tokenizer> tokenizer_;
   model::ModelPtr model_;
   io::GLiClassConfig config_;
   ClassifierOptions options_;
+  std::map<std::string, int> adapters_;
   int64_t pad_id_ = 0;
 };
 

@@ -39,6 +39,13 @@ void validate_request(const ClassifyRequest& r, size_t max_labels) {
     check_utf8(r.examples[i].text, "example " + std::to_string(i) + " text");
     for (const auto& l : r.examples[i].labels) check_utf8(l, "example " + std::to_string(i) + " label");
   }
+  for (size_t i = 0; i < r.rac_examples.size(); ++i) {
+    const auto& ex = r.rac_examples[i];
+    const std::string where = "rac example " + std::to_string(i);
+    check_utf8(ex.text, where + " text");
+    for (const auto* list : {&ex.true_labels, &ex.all_labels})
+      for (const auto& l : *list) check_utf8(l, where + " label");
+  }
   if (r.threshold && !(*r.threshold >= 0.0f && *r.threshold <= 1.0f))
     throw InputError("input: threshold must be in [0, 1] (got " + std::to_string(*r.threshold) + ")");
 }

@@ -5,7 +5,8 @@
 // batch of 8 cost 12x a batch of 1 per text (tiny DeBERTa, L=227), and a
 // training step 2-3x its time. Keeping the blocks in the heap and never
 // trimming it removes that cost, at the price of a process that keeps its
-// peak memory. Process-wide: the gliclass tools call it once at start.
+// peak memory. Process-wide: Classifier::load, the trainers and the gliclass
+// tools call it (it is idempotent).
 #pragma once
 
 namespace gliclass::runtime {

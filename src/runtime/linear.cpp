@@ -1,6 +1,15 @@
 #include "runtime/linear.h"
 
+#include <cmath>
+
 namespace gliclass::runtime {
+namespace {
+thread_local int t_active_adapter = 0;
+}  // namespace
+
+int active_adapter() { return t_active_adapter; }
+AdapterScope::AdapterScope(int id) : previous_(t_active_adapter) { t_active_adapter = id; }
+AdapterScope::~AdapterScope() { t_active_adapter = previous_; }
 
 std::pair<torch::Tensor, torch::Tensor> LinearImpl::bf16_parameters() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -17,7 +26,51 @@ std::pair<torch::Tensor, torch::Tensor> LinearImpl::bf16_parameters() {
   return {weight_bf16_, bias_bf16_};
 }
 
+void LinearImpl::add_adapter(int id, LoraDelta delta) {
+  TORCH_CHECK(id > 0, "adapter ids start at 1");
+  for (auto& [have, d] : adapters_)
+    if (have == id) {
+      d = std::move(delta);
+      return;
+    }
+  adapters_.emplace_back(id, std::move(delta));
+}
+
+void LinearImpl::add_trainable_lora(int64_t r, double scale, double dropout) {
+  torch::NoGradGuard no_grad;
+  lora_A_ = register_parameter("lora_A", torch::empty({r, weight.size(1)}));
+  torch::nn::init::kaiming_uniform_(lora_A_, std::sqrt(5.0));  // as nn.Linear and PEFT
+  lora_B_ = register_parameter("lora_B", torch::zeros({weight.size(0), r}));
+  lora_scale_ = scale;
+  lora_dropout_ = dropout;
+  weight.set_requires_grad(false);
+  if (bias.defined()) bias.set_requires_grad(false);
+}
+
+LoraDelta LinearImpl::trainable_lora() const { return {lora_A_, lora_B_, lora_scale_, {}, {}}; }
+
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  const LoraDelta* adapter = nullptr;
+  if (const int id = active_adapter(); id > 0)
+    for (const auto& [have, d] : adapters_)
+      if (have == id) adapter = &d;
+  torch::Tensor y;
+  if (adapter && (adapter->weight.defined() || adapter->bias.defined()))
+    y = torch::linear(input, adapter->weight.defined() ? adapter->weight : weight,
+                      adapter->bias.defined() ? adapter->bias : bias);
+  else
+    y = base_forward(input);
+  // y += s (x A^T) B^T
+  if (adapter && adapter->A.defined())
+    y = y + adapter->scale * torch::linear(torch::linear(input, adapter->A), adapter->B);
+  if (lora_A_.defined()) {
+    const auto x = is_training() && lora_dropout_ > 0 ? torch::dropout(input, lora_dropout_, true) : input;
+    y = y + lora_scale_ * torch::linear(torch::linear(x, lora_A_), lora_B_);
+  }
+  return y;
+}
+
+torch::Tensor LinearImpl::base_forward(const torch::Tensor& input) {
   const bool inference = !is_training() && !torch::GradMode::is_enabled();
   if (!inference || input.scalar_type() != torch::kFloat || !input.device().is_cpu() || input.numel() == 0)
     return torch::nn::LinearImpl::forward(input);

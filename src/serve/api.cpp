@@ -1,5 +1,7 @@
 #include "serve/api.h"
 
+#include <algorithm>
+
 #include "pipeline/validate.h"
 #include "serve/http_error.h"
 
@@ -34,16 +36,57 @@ void check_request(const ClassifyRequest& r, const std::string& where, const Lim
   }
 }
 
+size_t bytes_of(const std::vector<std::string>& labels) {
+  size_t n = 0;
+  for (const auto& l : labels) n += l.size();
+  return n;
+}
+
 void check_shared_parts(const std::string& prompt, const std::vector<Example>& examples, const Limits& limits) {
   check_bytes(prompt, "the prompt", limits.max_text_bytes);
   size_t bytes = 0;
-  for (const auto& ex : examples) {
-    bytes += ex.text.size();
-    for (const auto& l : ex.labels) bytes += l.size();
-  }
+  for (const auto& ex : examples) bytes += ex.text.size() + bytes_of(ex.labels);
   if (bytes > limits.max_text_bytes)
     throw HttpError(413, "the examples are " + std::to_string(bytes) + " bytes, more than the limit of " +
                              std::to_string(limits.max_text_bytes));
+}
+
+void check_rac_examples(const std::vector<RacExample>& examples, const std::string& where, const Limits& limits) {
+  size_t bytes = 0;
+  for (const auto& ex : examples) bytes += ex.text.size() + bytes_of(ex.true_labels) + bytes_of(ex.all_labels);
+  if (bytes > limits.max_text_bytes)
+    throw HttpError(413, where + " are " + std::to_string(bytes) + " bytes, more than the limit of " +
+                             std::to_string(limits.max_text_bytes));
+}
+
+// "rac_examples": one list for every text, or one list per text.
+std::vector<std::vector<RacExample>> rac_examples_of(const ojson& j, size_t texts, const Limits& limits) {
+  auto it = j.find("rac_examples");
+  if (it == j.end() || it->is_null()) return {{}};
+  std::vector<std::vector<RacExample>> out;
+  if (it->is_array() && !it->empty() && it->front().is_array()) {
+    if (it->size() != texts)
+      throw FormatError("field 'rac_examples' holds " + std::to_string(it->size()) + " example lists for " +
+                        std::to_string(texts) + " texts");
+    for (size_t i = 0; i < texts; ++i)
+      out.push_back(rac_examples_from_json((*it)[i], "rac_examples[" + std::to_string(i) + "]"));
+  } else {
+    out.push_back(rac_examples_from_json(*it, "rac_examples"));
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    check_rac_examples(out[i], out.size() == 1 ? "the rac examples" : "rac_examples[" + std::to_string(i) + "]",
+                       limits);
+  return out;
+}
+
+// "adapter_id": one of the adapters the server was started with (404 otherwise).
+std::string adapter_id_of(const ojson& j, const Classifier& classifier) {
+  const std::string id = optional_string(j, "adapter_id").value_or("");
+  if (id.empty() || id == kBaseAdapterId) return id;
+  const auto known = classifier.adapter_ids();
+  if (std::find(known.begin(), known.end(), id) == known.end())
+    throw HttpError(404, "unknown LoRA adapter id: " + id);
+  return id;
 }
 
 std::optional<ClassificationType> type_from(std::optional<bool> multi_label) {
@@ -112,6 +155,8 @@ ParsedCall parse_classify_body(const std::string& body, const Limits& limits, co
   std::vector<Example> examples;
   if (j.contains("examples") && !j["examples"].is_null()) examples = examples_from_json(j["examples"], "examples");
   check_shared_parts(prompt, examples, limits);
+  const auto rac = rac_examples_of(j, n, limits);
+  const std::string adapter = adapter_id_of(j, classifier);
 
   ParsedCall call;
   call.fields.scores = optional_bool(j, "all_scores").value_or(false);
@@ -124,6 +169,8 @@ ParsedCall parse_classify_body(const std::string& body, const Limits& limits, co
     r.labels = per_text.size() == 1 ? per_text[0] : per_text[i];
     r.prompt = prompt;
     r.examples = examples;
+    r.rac_examples = rac.size() == 1 ? rac[0] : rac[i];
+    r.adapter_id = adapter;
     r.threshold = thresholds[i];
     r.type = type;
     check_request(r, where, limits, classifier);
@@ -171,10 +218,9 @@ ParsedCall parse_gliclass_body(const std::string& body, const Limits& limits, co
   r.type = type_from(optional_bool(j, "multi_label"));
   r.prompt = first_string("prompt").value_or("");
   if (j.contains("examples") && !j["examples"].is_null()) r.examples = examples_from_json(j["examples"], "examples");
-  // No LoRA adapters here: only the base model, as the reference without mLoRA.
-  if (auto adapter = optional_string(j, "adapter_id"); adapter && *adapter != "__base__")
-    throw HttpError(404, "unknown LoRA adapter id: " + *adapter);
+  r.adapter_id = adapter_id_of(j, classifier);
   check_shared_parts(r.prompt, r.examples, limits);
+  r.rac_examples = rac_examples_of(j, 1, limits).front();
   check_request(r, "text", limits, classifier);
 
   ParsedCall call;

@@ -4,11 +4,14 @@
 //   POST /v1/classify  {"texts": [str], "labels": [str] | [[str]] | tree,
 //                       "threshold"?: num | [num], "multi_label"?: bool,
 //                       "prompt"?: str, "examples"?: [{"text", "labels"}],
+//                       "rac_examples"?: [{"text", "true_labels", "all_labels"}]
+//                                        | one such list per text,
+//                       "adapter_id"?: str (one of --adapter's names),
 //                       "all_scores"?: bool, "logits"?: bool}
 //                   -> {"results": [result_to_json(...)]} in request order
 //   POST /gliclass     the reference's Ray endpoint (reference.md §4 "Serve"):
 //                      {"text"|"texts", "labels", "threshold"?, "multi_label"?,
-//                       "prompt"?, "examples"?, "adapter_id"?}
+//                       "prompt"?, "examples"?, "rac_examples"?, "adapter_id"?}
 //                   -> [{"label", "score"}]
 //
 // Errors: FormatError (shape/types, 400), HttpError 413 (limits) or 404
@@ -22,6 +25,8 @@
 #include "serve/options.h"
 
 namespace gliclass::serve {
+
+inline constexpr const char* kBaseAdapterId = "__base__";  // the reference's "no adapter"
 
 // One library request per text, and what the answer should carry.
 struct ParsedCall {

@@ -117,14 +117,14 @@ void Batcher::run_batch(std::vector<Item>& batch) {
   std::vector<ClassifyResult> results;
   std::vector<std::exception_ptr> errors(batch.size());
   try {
-    results = classifier_.classify(requests);
+    results = classifier_.classify(requests, options_.classify);
   } catch (...) {
     // Texts were validated before queueing, so this is rare; run them one by
     // one so that one bad text fails only its own request.
     results.assign(batch.size(), ClassifyResult{});
     for (size_t i = 0; i < batch.size(); ++i) {
       try {
-        results[i] = classifier_.classify(requests[i]);
+        results[i] = classifier_.classify(requests[i], options_.classify);
       } catch (...) {
         errors[i] = std::current_exception();
       }

@@ -23,6 +23,7 @@ struct BatcherOptions {
   size_t max_batch_size = 32;
   std::chrono::milliseconds batch_wait{5};
   size_t max_queue = 1024;  // texts waiting, all requests together
+  ClassifyOptions classify;  // every model call's options (windows, label groups)
 };
 
 class Batcher {

@@ -16,6 +16,19 @@ FormatError wrong_type(const std::string& key, const char* expected, const ojson
   return FormatError("field '" + key + "' must be " + expected + " (got " + std::string(got.type_name()) + ")");
 }
 
+// A list of strings at object[key]; absent or null -> empty.
+std::vector<std::string> string_list(const ojson& object, const std::string& key, const std::string& where) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return {};
+  if (!it->is_array()) throw wrong_type(where + "." + key, "a list of strings", *it);
+  std::vector<std::string> out;
+  for (const auto& l : *it) {
+    if (!l.is_string()) throw FormatError("field '" + where + "." + key + "' must hold strings");
+    out.push_back(l.get<std::string>());
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> optional_string(const ojson& object, const std::string& key) {
@@ -59,13 +72,22 @@ std::vector<Example> examples_from_json(const ojson& examples, const std::string
     if (!ex.is_object() || !ex.contains("text") || !ex["text"].is_string() || !ex.contains("labels") ||
         !ex["labels"].is_array())
       throw FormatError("field '" + where + "' needs a string 'text' and a list 'labels'");
-    Example e;
-    e.text = ex["text"].get<std::string>();
-    for (const auto& l : ex["labels"]) {
-      if (!l.is_string()) throw FormatError("field '" + where + ".labels' must hold strings");
-      e.labels.push_back(l.get<std::string>());
-    }
-    out.push_back(std::move(e));
+    out.push_back({ex["text"].get<std::string>(), string_list(ex, "labels", where)});
+  }
+  return out;
+}
+
+std::vector<RacExample> rac_examples_from_json(const ojson& examples, const std::string& field) {
+  const char* shape = "a list of {\"text\", \"true_labels\", \"all_labels\"} objects";
+  if (!examples.is_array()) throw wrong_type(field, shape, examples);
+  std::vector<RacExample> out;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const ojson& ex = examples[i];
+    const std::string where = field + "[" + std::to_string(i) + "]";
+    if (!ex.is_object() || !ex.contains("text") || !ex["text"].is_string())
+      throw FormatError("field '" + where + "' needs a string 'text' (and lists 'true_labels', 'all_labels')");
+    out.push_back({ex["text"].get<std::string>(), string_list(ex, "true_labels", where),
+                   string_list(ex, "all_labels", where)});
   }
   return out;
 }
@@ -83,6 +105,8 @@ ojson result_to_json(const ClassifyResult& r, const ResultFields& fields) {
     for (size_t i = 0; i < r.labels.size(); ++i) out["logits"][r.labels[i]] = r.logits[i];
   }
   out["truncated"] = r.truncated;
+  out["windows"] = r.windows;
+  out["label_groups"] = r.label_groups;
   if (!r.warnings.empty()) out["warnings"] = r.warnings;
   return out;
 }

@@ -34,6 +34,9 @@ std::vector<std::string> labels_from_json(const ojson& labels, const std::string
 // Few-shot examples: [{"text": str, "labels": [str]}].
 std::vector<Example> examples_from_json(const ojson& examples, const std::string& field);
 
+// Retrieval-augmented examples: [{"text": str, "true_labels": [str], "all_labels"?: [str]}].
+std::vector<RacExample> rac_examples_from_json(const ojson& examples, const std::string& field);
+
 // Which optional parts a result carries.
 struct ResultFields {
   bool scores = false;  // every label's probability, "scores": {label: p}
@@ -41,7 +44,7 @@ struct ResultFields {
 };
 
 // One text's result: {"predictions": [{"label", "score"}], "scores"?, "logits"?,
-// "truncated": bool, "warnings"?: [str]}.
+// "truncated": bool, "windows": n, "label_groups": n, "warnings"?: [str]}.
 ojson result_to_json(const ClassifyResult& result, const ResultFields& fields);
 
 }  // namespace gliclass::serve

@@ -4,6 +4,8 @@
 #include <iosfwd>
 #include <string>
 
+#include "gliclass/classifier.h"
+
 namespace gliclass::serve {
 
 // Per-request limits; a request over one gets 413.
@@ -25,6 +27,7 @@ struct ServerOptions {
   int request_timeout_ms = 30000; // queue wait + inference; past it, 503
   int http_threads = 64;          // connections served at once
   std::string api_key;            // non-empty: every endpoint but /health needs "Bearer <key>"
+  ClassifyOptions classify;       // long-text windows and label groups for every request
   std::string model_name;         // shown by GET /v1/model
   std::ostream* log = nullptr;    // one JSON line per request; nullptr = no log
 };

@@ -1,5 +1,6 @@
 #include "serve/routes.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gliclass/version.h"
@@ -154,6 +155,7 @@ ojson model_info(const ServerState& s) {
                {"backbone", s.classifier.backbone()},
                {"version", kVersion},
                {"max_length", s.classifier.options().max_length},
+               {"adapters", s.classifier.adapter_ids()},
                {"limits",
                 {{"max_body_bytes", o.limits.max_body_bytes},
                  {"max_texts", o.limits.max_texts},
@@ -244,11 +246,21 @@ void install_routes(httplib::Server& http, ServerState& s) {
     });
   });
 
-  // The reference's adapter status: this server only has the base model.
+  // The reference's adapter status: every adapter is loaded at start and
+  // stays in memory; ?adapter_id= asks about one (404 when unknown).
   http.Get("/gliclass/adapter-cache", [&s](const Request& req, Response& res) {
     guarded(res, [&] {
       check_auth(s, req);
-      reply_json(res, 200, ojson{{"enabled", false}, {"base_adapter_id", "__base__"}});
+      const auto ids = s.classifier.adapter_ids();
+      ojson body{{"enabled", !ids.empty()}, {"base_adapter_id", kBaseAdapterId}, {"adapters", ids}};
+      if (req.has_param("adapter_id")) {
+        const std::string id = req.get_param_value("adapter_id");
+        const bool known = id == kBaseAdapterId || std::find(ids.begin(), ids.end(), id) != ids.end();
+        if (!known) throw HttpError(404, "unknown LoRA adapter id: " + id);
+        body["adapter_id"] = id;
+        body["loaded"] = true;
+      }
+      reply_json(res, 200, body);
     });
   });
 

@@ -22,7 +22,7 @@ struct Server::Impl {
         options(std::move(o)),
         batcher(classifier,
                 BatcherOptions{options.max_batch_size, std::chrono::milliseconds(options.batch_wait_ms),
-                               options.max_queue},
+                               options.max_queue, options.classify},
                 [this](size_t texts, double secs) { metrics.record_batch(texts, secs); }),
         log(options.log),
         state{classifier, options, batcher, metrics, log} {}

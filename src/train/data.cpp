@@ -221,4 +221,63 @@ ClassifyRequest to_request(const TrainExample& example) {
   return r;
 }
 
+namespace {
+
+std::optional<float> optional_reward(const json& obj, const char* key, const Where& w) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) fail(w, std::string("field '") + key + "' must be a number (got " + type_of(*it) + ")");
+  return it->get<float>();
+}
+
+std::vector<std::string> optional_list(const json& obj, const char* key, const Where& w) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return {};
+  return string_list(*it, key, w);
+}
+
+}  // namespace
+
+std::vector<RlExample> load_rl_examples(const std::filesystem::path& file) {
+  std::vector<RlExample> out;
+  for_each_record(read_file(file, "data"), file.string(), [&](const json& obj, const Where& w) {
+    RlExample r;
+    r.example = parse_example(obj, w);
+    r.judged.assign(r.example.all_labels.size(), true);
+    r.reward = optional_reward(obj, "reward", w);
+    out.push_back(std::move(r));
+  });
+  return out;
+}
+
+std::vector<RlExample> load_feedback(const std::filesystem::path& file) {
+  std::vector<RlExample> out;
+  for_each_record(read_file(file, "feedback"), file.string(), [&](const json& obj, const Where& w) {
+    if (!obj.is_object()) fail(w, "expected a JSON object (got " + type_of(obj) + ")");
+    RlExample r;
+    TrainExample& ex = r.example;
+    ex.line = w.number;
+    ex.text = read_string(obj, "text", w, true);
+    ex.prompt = read_string(obj, "prompt", w, false);
+    const auto accepted = optional_list(obj, "accepted", w);
+    const auto rejected = optional_list(obj, "rejected", w);
+    const std::set<std::string> yes(accepted.begin(), accepted.end()), no(rejected.begin(), rejected.end());
+    for (const auto& l : accepted)
+      if (no.count(l)) fail(w, "label '" + l + "' is both accepted and rejected");
+    if (yes.empty() && no.empty()) fail(w, "nothing judged: give 'accepted' and/or 'rejected' labels");
+    const auto shown = optional_list(obj, "labels", w);
+    std::set<std::string> seen;
+    for (const auto* list : {&shown, &accepted, &rejected})
+      for (const auto& l : *list)
+        if (seen.insert(l).second) ex.all_labels.push_back(l);
+    for (const auto& l : ex.all_labels) {
+      r.judged.push_back(yes.count(l) || no.count(l));
+      if (yes.count(l)) ex.true_labels.emplace_back(l, 1.0f);
+    }
+    r.reward = optional_reward(obj, "score", w);
+    out.push_back(std::move(r));
+  });
+  return out;
+}
+
 }  // namespace gliclass::train

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,5 +57,26 @@ std::vector<std::string> collect_labels(const std::vector<TrainExample>& example
 
 // A request for the classifier: text, all_labels, prompt, examples.
 ClassifyRequest to_request(const TrainExample& example);
+
+// An RL training example (train/rl_trainer.h): candidates and truth, which
+// candidates were judged (only those count in rewards), and an optional
+// reward of its own (the "user" reward component).
+struct RlExample {
+  TrainExample example;
+  std::vector<bool> judged;  // per example.all_labels
+  std::optional<float> reward;
+};
+
+// Labelled data in the training format: every candidate judged; an item's
+// optional "reward" number is its user reward.
+std::vector<RlExample> load_rl_examples(const std::filesystem::path& file);
+
+// Human feedback, JSONL or a JSON list of {"text", "labels": [shown],
+// "accepted": [str], "rejected": [str], "score"?: number, "prompt"?: str}.
+// Candidates: the shown labels, then any other accepted or rejected one;
+// accepted labels are true; a label neither accepted nor rejected is not
+// judged; "score" is the user reward. InputError naming the line otherwise
+// (a label both accepted and rejected, nothing judged, a score that is not a number).
+std::vector<RlExample> load_feedback(const std::filesystem::path& file);
 
 }  // namespace gliclass::train

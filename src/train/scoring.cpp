@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "gliclass/error.h"
+#include "pipeline/uni_encoder_pipeline.h"
+#include "pipeline/validate.h"
 
 namespace gliclass::train {
 
@@ -34,6 +36,26 @@ std::vector<ScoredExample> score_examples(const std::vector<TrainExample>& examp
     if (progress) progress(end);
   }
   return out;
+}
+
+EvalReport evaluate_model(const model::ModelPtr& model, std::shared_ptr<const tokenize::Tokenizer> tokenizer,
+                          const io::GLiClassConfig& config, const std::vector<TrainExample>& examples,
+                          size_t max_length, int64_t batch_size, double threshold, bool single_label) {
+  model->eval();
+  ClassifierOptions copts;
+  copts.max_length = static_cast<int64_t>(max_length);
+  copts.batch_size = batch_size;
+  pipeline::UniEncoderPipeline pipe(std::move(tokenizer), model, config, copts);
+  ClassifyOptions opts;
+  opts.type = single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
+  if (!single_label) opts.threshold = static_cast<float>(threshold);
+  auto classify = [&](const std::vector<ClassifyRequest>& requests) {
+    for (const auto& r : requests) pipeline::validate_request(r, copts.max_labels);
+    return pipe.run(requests, opts);
+  };
+  auto scored = score_examples(examples, classify, single_label, 64);
+  model->train();
+  return evaluate(scored, threshold, single_label);
 }
 
 }  // namespace gliclass::train

@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "gliclass/classifier.h"
+#include "io/config.h"
+#include "model/model.h"
+#include "tokenize/tokenizer.h"
 #include "train/data.h"
 #include "train/metrics.h"
 
@@ -22,5 +25,12 @@ ScoredExample to_scored(const TrainExample& example, const ClassifyResult& resul
 std::vector<ScoredExample> score_examples(const std::vector<TrainExample>& examples, const ClassifyFn& classify,
                                           bool single_label, size_t chunk = 64,
                                           const std::function<void(size_t)>& progress = {});
+
+// Metrics of a model in memory (e.g. in training) on labelled examples,
+// through the inference pipeline: the scores a Classifier loading its
+// checkpoint would give. The model is put in eval mode and back in train mode.
+EvalReport evaluate_model(const model::ModelPtr& model, std::shared_ptr<const tokenize::Tokenizer> tokenizer,
+                          const io::GLiClassConfig& config, const std::vector<TrainExample>& examples,
+                          size_t max_length, int64_t batch_size, double threshold, bool single_label);
 
 }  // namespace gliclass::train

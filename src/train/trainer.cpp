@@ -17,9 +17,9 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/safetensors.h"
+#include "model/adapters.h"
+#include "runtime/allocator.h"
 #include "pipeline/prompt.h"
-#include "pipeline/uni_encoder_pipeline.h"
-#include "pipeline/validate.h"
 #include "tokenize/tokenizer.h"
 #include "train/batch.h"
 #include "train/checkpoint.h"
@@ -85,6 +85,11 @@ class Trainer {
   const std::vector<size_t>& order(int64_t epoch);
   double train_step();
   EvalReport evaluate_dev();
+  // The model to train: model_dir's weights (with fresh LoRA adapters when
+  // training LoRA), then `checkpoint`'s (a last/ to resume) when given.
+  model::ModelPtr load_model_to_train(const fs::path& checkpoint) const;
+  // A checkpoint's model files: the full model, or the PEFT adapter under LoRA.
+  void write_model(const fs::path& dir);
   void save_last();
   void save_best();
   void append_metrics(const json& line);
@@ -133,6 +138,7 @@ void Trainer::setup() {
   else if (o_.world && o_.world->local_size > 1)  // local workers share the cores
     torch::set_num_threads(std::max(1, torch::get_num_threads() / o_.world->local_size));
   tty_ = !o_.quiet && ::isatty(STDERR_FILENO);
+  runtime::keep_freed_memory();
 
   config_ = io::GLiClassConfig::from_file(o_.model_dir / "config.json");
   if (config_.architecture_type != "uni-encoder")
@@ -181,7 +187,7 @@ void Trainer::setup() {
     TrainState saved = read_train_state(last / kTrainStateFile);
     check_compatible(saved, state_);
     state_ = saved;
-    model_ = load_trainable_model(last, config_);
+    model_ = load_model_to_train(last);
     optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
     auto file = io::open_safetensors(last / kOptimizerFile);
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
@@ -201,8 +207,18 @@ void Trainer::setup() {
       fs::remove(metrics_file_);
       fs::remove_all(o_.out_dir / "best");
     }
-    model_ = load_trainable_model(o_.model_dir, config_);
+    model_ = load_model_to_train({});
     optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
+  }
+  if (!o_.quiet) {
+    int64_t trainable = 0, total = 0;
+    for (const auto& p : model_->parameters()) {
+      total += p.numel();
+      if (p.requires_grad()) trainable += p.numel();
+    }
+    std::cerr << "gliclass train: " << trainable << " of " << total << " parameters trainable";
+    if (o_.lora) std::cerr << " (LoRA r=" << o_.lora->r << " and the heads)";
+    std::cerr << "\n";
   }
   if (group_) {
     // Every replica starts from rank 0's weights.
@@ -320,28 +336,40 @@ void Trainer::sum_across_workers(std::vector<double>& values) {
 }
 
 EvalReport Trainer::evaluate_dev() {
-  model_->eval();
-  ClassifierOptions copts;
-  copts.max_length = static_cast<int64_t>(o_.max_length);
-  copts.batch_size = o_.eval_batch_size;
-  // The inference pipeline over the model in memory: dev scores are what a
-  // Classifier loading this checkpoint would give.
-  pipeline::UniEncoderPipeline pipe(tokenizer_, model_, config_, copts);
-  ClassifyOptions opts;
-  opts.type = loss_.single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
-  if (!loss_.single_label) opts.threshold = static_cast<float>(o_.threshold);
-  auto classify = [&](const std::vector<ClassifyRequest>& requests) {
-    for (const auto& r : requests) pipeline::validate_request(r, copts.max_labels);
-    return pipe.run(requests, opts);
-  };
-  auto scored = score_examples(dev_, classify, loss_.single_label, 64);
-  model_->train();
-  return evaluate(scored, o_.threshold, loss_.single_label);
+  return evaluate_model(model_, tokenizer_, config_, dev_, o_.max_length, o_.eval_batch_size, o_.threshold,
+                        loss_.single_label);
+}
+
+model::ModelPtr Trainer::load_model_to_train(const fs::path& checkpoint) const {
+  if (!o_.lora) return load_trainable_model(checkpoint.empty() ? o_.model_dir : checkpoint, config_);
+  auto model = load_trainable_model(o_.model_dir, config_);
+  model::add_trainable_lora(*model, *o_.lora);
+  if (!checkpoint.empty()) {
+    // The saved adapter's A and B and heads back into the trainable parameters.
+    torch::NoGradGuard no_grad;
+    auto params = model->named_parameters();
+    const auto saved = io::read_peft_adapter(checkpoint);
+    const std::string prefix = "model.";
+    for (const auto& [path, layer] : saved.layers) {
+      const auto name = path.substr(prefix.size());
+      params[name + ".lora_A"].copy_(layer.A);
+      params[name + ".lora_B"].copy_(layer.B);
+    }
+    for (const auto& [path, value] : saved.replaced) params[path.substr(prefix.size())].copy_(value);
+  }
+  return model;
+}
+
+void Trainer::write_model(const fs::path& dir) {
+  if (!o_.lora) return write_model_files(dir, *model_, config_, o_.model_dir);
+  io::LoraConfig config = *o_.lora;
+  config.base_model_name_or_path = fs::absolute(o_.model_dir).string();
+  io::write_peft_adapter(dir, model::trained_adapter(*model_, config));
 }
 
 void Trainer::save_last() {
   write_dir_atomically(o_.out_dir / "last", [&](const fs::path& tmp) {
-    write_model_files(tmp, *model_, config_, o_.model_dir);
+    write_model(tmp);
     io::save_safetensors(tmp / kOptimizerFile, optimizer_->state(), {{"format", "gliclass-adamw"}});
     write_file_synced(tmp / kTrainStateFile, state_.to_json().dump(2) + "\n");
   });
@@ -350,7 +378,7 @@ void Trainer::save_last() {
 
 void Trainer::save_best() {
   write_dir_atomically(o_.out_dir / "best",
-                       [&](const fs::path& tmp) { write_model_files(tmp, *model_, config_, o_.model_dir); });
+                       [&](const fs::path& tmp) { write_model(tmp); });
 }
 
 void Trainer::append_metrics(const json& line) {
