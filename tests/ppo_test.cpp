@@ -61,12 +61,11 @@ TEST(Ppo, KlIsZeroAgainstItselfAndPositiveOtherwise) {
   PpoOptions o;
   o.kl_beta = 0.5;
   const auto adv = torch::zeros({2});
-  // For a = 1 the reference's log-prob is log p: the same policy gives KL 0.
-  const auto ones = torch::ones_like(kActions);
-  const auto self = ppo_objective(kLogits, ones, kTargets, kMask, adv, {}, torch::sigmoid(kLogits), o);
+  // The same policy as reference: KL 0 for every action, taken or not.
+  const auto self = ppo_objective(kLogits, kActions, kTargets, kMask, adv, {}, torch::sigmoid(kLogits), o);
   EXPECT_NEAR(self.kl, 0.0, 1e-6);
   EXPECT_NEAR(self.loss.item<double>(), 0.0, 1e-6);
-  const auto other = ppo_objective(kLogits, ones, kTargets, kMask, adv, {}, torch::sigmoid(kLogits + 1.0), o);
+  const auto other = ppo_objective(kLogits, kActions, kTargets, kMask, adv, {}, torch::sigmoid(kLogits + 1.0), o);
   EXPECT_GT(other.kl, 1e-3);
   EXPECT_NEAR(other.loss.item<double>(), 0.5 * other.kl, 1e-6);
 }

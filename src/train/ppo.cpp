@@ -38,8 +38,11 @@ PpoTerms ppo_objective(const torch::Tensor& logits, const torch::Tensor& actions
   const double valid = std::max(1.0, mask.sum().item<double>());
   t.policy_loss = loss.item<double>();
   if (reference_probs.defined()) {
-    // k3 estimator of KL(π || π_ref) per label: e^{q - logπ} - (q - logπ) - 1 >= 0
-    const auto d = torch::log(reference_probs.detach() + kEps) - log_probs;
+    // k3 estimator of KL(π || π_ref) per label, q = log π_ref(a) of the same
+    // action: e^{q - logπ} - (q - logπ) - 1 >= 0. (The reference takes
+    // q = log p_ref whatever the action, which for a = 0 pulls towards a = 1.)
+    const auto q = action_log_probs(reference_probs.detach(), actions, o.label_smoothing);
+    const auto d = q - log_probs;
     const auto kl = ((torch::exp(d) - d - 1) * mask).mean();
     t.kl = kl.item<double>();
     if (o.kl_beta > 0) loss = loss + o.kl_beta * kl;

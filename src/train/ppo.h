@@ -5,9 +5,10 @@
 //   ℓ    = -min(r A, clip(r, 1-c, 1+c) A) · mask,  A = R - V per sample
 //          optional × p_t^γ (p_t = p y + (1-p)(1-y)) and × α_t (α y + (1-α)(1-y))
 //   L    = Σℓ / B + kl_beta · mean(e^{q - logπ} - (q - logπ) - 1) - entropy_beta · mean H(p)
-// with q = log(p_ref + 1e-8) of a frozen reference model. The entropy term is
-// a bonus (it lowers the loss where the policy is uncertain) and off by
-// default (decisions.md).
+// with q = log π_ref(a) of a frozen reference model for the same action (the
+// reference uses log p_ref for every action, a bug for a = 0). The entropy
+// term is a bonus (it lowers the loss where the policy is uncertain) and off
+// by default (decisions.md).
 #pragma once
 #include <torch/torch.h>
 
