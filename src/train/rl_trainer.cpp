@@ -147,12 +147,15 @@ RlSummary run_rl_training(const RlOptions& o) {
     // Only judged candidates count; a user reward where the examples give one.
     auto mask = batch.targets.mask.clone();
     auto user = torch::zeros({static_cast<int64_t>(rows.size())});
+    auto mask_a = mask.accessor<float, 2>();
+    auto user_a = user.accessor<float, 1>();
     bool any_user = false;
     for (size_t b = 0; b < rows.size(); ++b) {
+      const auto row = static_cast<int64_t>(b);
       for (size_t k = 0; k < rows[b]->judged.size(); ++k)
-        if (!rows[b]->judged[k]) mask[static_cast<int64_t>(b)][static_cast<int64_t>(k)] = 0.0f;
+        if (!rows[b]->judged[k]) mask_a[row][static_cast<int64_t>(k)] = 0.0f;
       if (rows[b]->reward) {
-        user[static_cast<int64_t>(b)] = *rows[b]->reward;
+        user_a[row] = *rows[b]->reward;
         any_user = true;
       }
     }
