@@ -20,11 +20,11 @@ namespace gt = gliclass::testing;
 namespace gm = gliclass::model;
 using nlohmann::json;
 
-// Batch vs alone: equal up to float32 rounding. Inference linears run through
-// oneDNN, whose matmul gives a row the same sums whatever the other rows; what
-// is left is attention's OpenBLAS matmuls, which sum differently for other
-// matrix shapes (measured <= 3.3e-5 on logits).
-constexpr double kBatchTolerance = 5e-5;
+// Batch vs alone (issue 2: <= 1e-5). Inference linears run through oneDNN,
+// whose matmul gives a row the same sums whatever the other rows, and DeBERTa
+// attends each row at its own length, so the encoder is exact; the heads'
+// small matmuls over K labels leave float32 rounding (measured <= 5.8e-6).
+constexpr double kBatchTolerance = 1e-5;
 
 namespace {
 

@@ -1,8 +1,19 @@
 #include "encoders/common.h"
 
 #include <limits>
+#include <optional>
 
 namespace gliclass::encoders {
+
+void for_each_row_and_head(int64_t rows, int64_t heads, const std::function<void(int64_t, int64_t)>& fn) {
+  const bool inference = c10::InferenceMode::is_enabled();
+  at::parallel_for(0, rows * heads, 1, [&](int64_t begin, int64_t end) {
+    torch::NoGradGuard no_grad;  // grad mode and inference mode are per thread
+    std::optional<c10::InferenceMode> inference_mode;
+    if (inference) inference_mode.emplace();
+    for (int64_t i = begin; i < end; ++i) fn(i % rows, i / rows);
+  });
+}
 
 void config_error(const std::string& component, const std::string& what) {
   throw ModelError(component + ": " + what);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <type_traits>
 
@@ -44,6 +45,14 @@ torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training);
 
 // torch.finfo(dtype).min, the value HF fills masked attention scores with.
 double lowest_value(torch::ScalarType dtype);
+
+// Inference attention per (row, head) at the row's own length: a GEMM's
+// rounding depends on its shape, so only this makes a row's result the one it
+// gets alone, bit for bit. Calls fn(row, head) for every pair, spread over
+// LibTorch's threads (head-major, so each thread gets whole heads of every
+// row and long and short rows spread evenly); the caller's no-grad and
+// inference modes hold inside.
+void for_each_row_and_head(int64_t rows, int64_t heads, const std::function<void(int64_t, int64_t)>& fn);
 
 // HF _init_weights of BERT and DeBERTa: Linear / Embedding ~ N(0, std), zero
 // biases and padding rows; LayerNorm keeps (1, 0). Checkpoints overwrite it.

@@ -261,18 +261,20 @@ torch::Tensor DisentangledSelfAttentionImpl::split_heads(const torch::Tensor& x)
   return x.view(sizes).transpose(-3, -2);
 }
 
-torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                                                     const RelativePositions& rel, const PositionProjections& pos) {
-  const int64_t batch = x.size(0), length = x.size(1);
+torch::Tensor DisentangledSelfAttentionImpl::merge_heads(const torch::Tensor& x) const {
+  return x.transpose(1, 2).reshape({x.size(0), x.size(2), heads_ * head_size_});
+}
+
+torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
+                                                     const PositionProjections& pos) {
   auto q = split_heads(query_proj(x));  // [B,H,L,d]
   auto k = split_heads(key_proj(x));
   auto v = split_heads(value_proj(x));
-  auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
-  auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
-  if (relative_attention_ && (c2p_ || p2c_)) scores = scores + relative_bias(q, k, rel, pos, scale);
-  if (masked_out.defined()) scores = scores.masked_fill(masked_out, lowest_value(scores.scalar_type()));
-  auto probs = train_dropout(torch::softmax(scores, -1), attention_dropout_, is_training());
-  return torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, heads_ * head_size_});
+  if (!plan.lengths.empty()) return attend_per_row(q, k, v, plan, pos);
+  torch::Tensor key_rows, query_rows;
+  if (relative_attention_ && c2p_) key_rows = pos.key.index_select(1, plan.rel.c2p_rows);  // [H,2L-1,d]
+  if (relative_attention_ && p2c_) query_rows = pos.query.index_select(1, plan.rel.p2c_rows);
+  return merge_heads(attend(q, k, v, key_rows, query_rows, plan.masked_out));
 }
 
 PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch::Tensor& rel_table) {
@@ -284,23 +286,53 @@ PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch
   return pos;
 }
 
-// c2p[i,j] = q_i . Kr[row(i-j)], p2c[i,j] = k_j . Qr[row(j-i)], each divided
-// by the same scale (HF disentangled_attention_bias).
-torch::Tensor DisentangledSelfAttentionImpl::relative_bias(const torch::Tensor& q, const torch::Tensor& k,
-                                                           const RelativePositions& rel,
-                                                           const PositionProjections& pos,
-                                                           const torch::Tensor& scale) {
+// HF disentangled attention: scores = q.(k/s) + c2p/s + p2c/s with
+// c2p[i,j] = q_i . Kr[row(i-j)], p2c[i,j] = k_j . Qr[row(j-i)], s = scale_.
+torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
+                                                    const torch::Tensor& v, const torch::Tensor& key_rows,
+                                                    const torch::Tensor& query_rows,
+                                                    const torch::Tensor& masked_out) {
+  auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
+  auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
   torch::Tensor bias;
-  if (c2p_) {
-    auto wide = torch::matmul(q, pos.key.index_select(1, rel.c2p_rows).transpose(-1, -2));  // [B,H,L,2L-1]
-    bias = rel_shift(wide) / scale;
-  }
-  if (p2c_) {
-    auto wide = torch::matmul(k, pos.query.index_select(1, rel.p2c_rows).transpose(-1, -2));
-    auto term = rel_shift(wide).transpose(-1, -2) / scale;
+  if (key_rows.defined()) bias = rel_shift(torch::matmul(q, key_rows.transpose(-1, -2))) / scale;
+  if (query_rows.defined()) {
+    auto term = rel_shift(torch::matmul(k, query_rows.transpose(-1, -2))).transpose(-1, -2) / scale;
     bias = bias.defined() ? bias + term : term;
   }
-  return bias;
+  if (bias.defined()) scores = scores + bias;
+  if (masked_out.defined()) scores = scores.masked_fill(masked_out, lowest_value(scores.scalar_type()));
+  auto probs = train_dropout(torch::softmax(scores, -1), attention_dropout_, is_training());
+  return torch::matmul(probs, v);
+}
+
+torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,
+                                                            const torch::Tensor& v, const AttentionPlan& plan,
+                                                            const PositionProjections& pos) {
+  const int64_t batch = q.size(0), length = q.size(2);
+  struct Rows {
+    torch::Tensor key, query;  // [H,2n-1,d]
+  };
+  std::map<int64_t, Rows> rows;  // by length; filled here, only read in the parallel loop
+  for (int64_t n : plan.lengths) {
+    if (n == 0 || rows.count(n)) continue;
+    Rows& r = rows[n];
+    if (!relative_attention_ || !(c2p_ || p2c_)) continue;
+    const RelativePositions& rel = plan.rel_by_length.at(n);
+    if (c2p_) r.key = pos.key.index_select(1, rel.c2p_rows);
+    if (p2c_) r.query = pos.query.index_select(1, rel.p2c_rows);
+  }
+  auto out = torch::zeros({batch, length, heads_ * head_size_}, q.options());  // padding rows stay 0
+  for_each_row_and_head(batch, heads_, [&](int64_t b, int64_t h) {
+    const int64_t n = plan.lengths[static_cast<size_t>(b)];
+    if (n == 0) return;
+    auto pick = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n); };
+    const Rows& r = rows.at(n);
+    auto context = attend(pick(q), pick(k), pick(v), r.key.defined() ? r.key.select(0, h) : torch::Tensor(),
+                          r.query.defined() ? r.query.select(0, h) : torch::Tensor(), {});
+    out.select(0, b).narrow(0, 0, n).narrow(1, h * head_size_, head_size_).copy_(context);
+  });
+  return out;
 }
 
 DebertaV2OutputImpl::DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config)
@@ -318,9 +350,9 @@ DebertaV2AttentionImpl::DebertaV2AttentionImpl(const DebertaV2Config& config) {
   output = register_module("output", DebertaV2Output(config.hidden_size, config));
 }
 
-torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                                              const RelativePositions& rel, const PositionProjections& pos) {
-  return output(self(x, masked_out, rel, pos), x);
+torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
+                                              const PositionProjections& pos) {
+  return output(self(x, plan, pos), x);
 }
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
@@ -336,9 +368,9 @@ DebertaV2LayerImpl::DebertaV2LayerImpl(const DebertaV2Config& config) {
   output = register_module("output", DebertaV2Output(config.intermediate_size, config));
 }
 
-torch::Tensor DebertaV2LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                                          const RelativePositions& rel, const PositionProjections& pos) {
-  auto attended = attention(x, masked_out, rel, pos);
+torch::Tensor DebertaV2LayerImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
+                                          const PositionProjections& pos) {
+  auto attended = attention(x, plan, pos);
   return output(intermediate(attended), attended);
 }
 
@@ -385,22 +417,28 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
   if (output_hidden_states) out.hidden_states.push_back(hidden);
   out.last_hidden_state = hidden;
   if (length == 0) return out;
-  // HF's pairwise mask m_i * m_j; skipped when nothing is padded (same result).
-  torch::Tensor masked_out;
   auto real = mask.defined() ? mask.to(torch::kBool) : torch::ones({hidden.size(0), length}, hidden.options().dtype(torch::kBool));
-  if (!real.all().item<bool>())
-    masked_out = real.unsqueeze(1).unsqueeze(2).logical_and(real.unsqueeze(1).unsqueeze(3)).logical_not();
-
-  RelativePositions rel;
-  std::vector<PositionProjections> positions(layers_.size());
-  if (config_.relative_attention) {
-    rel = build_relative_positions(config_, length, hidden.device());
-    positions = position_projections();
+  AttentionPlan plan;
+  auto lengths = real.sum(1).to(torch::kCPU);
+  const bool per_row = !is_training() && !torch::GradMode::is_enabled() &&
+                       real.equal(torch::arange(length, lengths.options()).unsqueeze(0).lt(lengths.unsqueeze(1)).to(real.device()));
+  if (per_row) {
+    plan.lengths.assign(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel());
+    for (int64_t n : plan.lengths)
+      if (n > 0 && config_.relative_attention && !plan.rel_by_length.count(n))
+        plan.rel_by_length[n] = build_relative_positions(config_, n, hidden.device());
+  } else {
+    // HF's pairwise mask m_i * m_j; skipped when nothing is padded (same result).
+    if (!real.all().item<bool>())
+      plan.masked_out = real.unsqueeze(1).unsqueeze(2).logical_and(real.unsqueeze(1).unsqueeze(3)).logical_not();
+    if (config_.relative_attention) plan.rel = build_relative_positions(config_, length, hidden.device());
   }
+  std::vector<PositionProjections> positions(layers_.size());
+  if (config_.relative_attention) positions = position_projections();
 
   torch::Tensor x = hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, masked_out, rel, positions[i]);
+    x = layers_[i]->forward(x, plan, positions[i]);
     if (i == 0 && conv) x = conv(hidden, x, real);
     if (output_hidden_states) out.hidden_states.push_back(x);
   }

@@ -72,6 +72,20 @@ RelativePositions build_relative_positions(const DebertaV2Config& config, int64_
 // wide [..., L, 2L-1] -> [..., L, L] with out[i,j] = wide[i, j-i+L-1] (a view).
 torch::Tensor rel_shift(const torch::Tensor& wide);
 
+// How one forward pass attends; built by the encoder, shared by its layers.
+// Batched: every row at the padded length under HF's pairwise mask (training,
+// autograd, or padding that is not all at the end). Per row (inference with
+// right padding): each (row, head) at the row's own length, spread over the
+// thread pool. A GEMM's rounding depends on its shape, so only the per-row
+// path makes a row's scores bit for bit those it gets alone; it also skips
+// the padding's work.
+struct AttentionPlan {
+  torch::Tensor masked_out;      // batched: [B,1,L,L] true = masked (undefined: none)
+  RelativePositions rel;         // batched: for the padded length
+  std::vector<int64_t> lengths;  // per row: each row's real length (empty: batched)
+  std::map<int64_t, RelativePositions> rel_by_length;  // per row: one per distinct length
+};
+
 // One layer's projections of the relative-position table (undefined when the
 // layer's pos_att_type does not use them): [H, 2*span, d].
 struct PositionProjections {
@@ -100,10 +114,8 @@ TORCH_MODULE(DebertaV2Embeddings);
 class DisentangledSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit DisentangledSelfAttentionImpl(const DebertaV2Config& config);
-  // x [B,L,D]; masked_out [B,1,L,L] true = masked (undefined: none);
-  // pos: this layer's project_positions().
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                        const RelativePositions& rel, const PositionProjections& pos);
+  // x [B,L,D]; pos: this layer's project_positions().
+  torch::Tensor forward(const torch::Tensor& x, const AttentionPlan& plan, const PositionProjections& pos);
   // The table (rel_embeddings, normalised) through pos dropout and the
   // position projections; independent of the input.
   PositionProjections project_positions(const torch::Tensor& rel_table);
@@ -113,9 +125,15 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
 
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [...,L,H*d] -> [...,H,L,d]
-  torch::Tensor relative_bias(const torch::Tensor& q, const torch::Tensor& k,
-                              const RelativePositions& rel, const PositionProjections& pos,
-                              const torch::Tensor& scale);
+  torch::Tensor merge_heads(const torch::Tensor& x) const;  // [B,H,L,d] -> [B,L,H*d]
+  // softmax((q.k + c2p + p2c) / scale, masked) v for q, k, v [..., L, d];
+  // key_rows / query_rows [..., 2L-1, d]: the position projections at each
+  // wide column (rel_shift), undefined when the term is off.
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& key_rows, const torch::Tensor& query_rows,
+                       const torch::Tensor& masked_out);
+  torch::Tensor attend_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const AttentionPlan& plan, const PositionProjections& pos);
 
   int64_t heads_, head_size_, scale_factor_;
   bool relative_attention_, c2p_, p2c_, share_att_key_;
@@ -142,8 +160,7 @@ TORCH_MODULE(DebertaV2Output);
 class DebertaV2AttentionImpl : public torch::nn::Module {
  public:
   explicit DebertaV2AttentionImpl(const DebertaV2Config& config);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                        const RelativePositions& rel, const PositionProjections& pos);
+  torch::Tensor forward(const torch::Tensor& x, const AttentionPlan& plan, const PositionProjections& pos);
 
   DisentangledSelfAttention self{nullptr};  // registered as "self"
   DebertaV2Output output{nullptr};
@@ -165,8 +182,7 @@ TORCH_MODULE(DebertaV2Intermediate);
 class DebertaV2LayerImpl : public torch::nn::Module {
  public:
   explicit DebertaV2LayerImpl(const DebertaV2Config& config);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& masked_out,
-                        const RelativePositions& rel, const PositionProjections& pos);
+  torch::Tensor forward(const torch::Tensor& x, const AttentionPlan& plan, const PositionProjections& pos);
 
   DebertaV2Attention attention{nullptr};
   DebertaV2Intermediate intermediate{nullptr};

@@ -220,6 +220,27 @@ torch::Tensor banded_attention(const torch::Tensor& q, const torch::Tensor& k, c
   return out.reshape({batch, q.size(1), blocks * block, dim}).narrow(2, 0, length);
 }
 
+// Past ~2 key windows per query the banded form is cheaper than [L,L].
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_valid, int64_t window, double dropout) {
+  const bool banded = window >= 0 && q.size(2) >= 2 * (std::max<int64_t>(window, 16) + 2 * window);
+  return banded ? banded_attention(q, k, v, key_valid, window, dropout)
+                : dense_attention(q, k, v, key_valid, window, dropout);
+}
+
+// ModernBertBatch::lengths: each (row, head) alone (common.h).
+torch::Tensor attention_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const std::vector<int64_t>& lengths, int64_t window) {
+  auto out = torch::zeros_like(q, at::MemoryFormat::Contiguous);  // padding rows stay 0
+  for_each_row_and_head(q.size(0), q.size(1), [&](int64_t b, int64_t h) {
+    const int64_t n = lengths[static_cast<size_t>(b)];
+    if (n == 0) return;
+    auto pick = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n).unsqueeze(0).unsqueeze(0); };
+    out.select(0, b).select(0, h).narrow(0, 0, n).copy_(attention(pick(q), pick(k), pick(v), {}, window, 0.0)[0][0]);
+  });
+  return out;
+}
+
 // ------------------------------------------------------------- modules
 
 ModernBertEmbeddingsImpl::ModernBertEmbeddingsImpl(const ModernBertConfig& config)
@@ -267,11 +288,9 @@ torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const Mod
   auto parts = qkv.view({b, length, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
   const auto& rope = window_ < 0 ? batch.global_rope : batch.local_rope;
   auto q = apply_rotary(parts[0], rope), k = apply_rotary(parts[1], rope);
-  const double p = is_training() ? dropout_ : 0.0;
-  // Past ~2 key windows per query the banded form is cheaper than [L,L].
-  const bool banded = window_ >= 0 && length >= 2 * (std::max<int64_t>(window_, 16) + 2 * window_);
-  auto out = banded ? banded_attention(q, k, parts[2], batch.key_valid, window_, p)
-                    : dense_attention(q, k, parts[2], batch.key_valid, window_, p);
+  auto out = batch.lengths.empty()
+                 ? attention(q, k, parts[2], batch.key_valid, window_, is_training() ? dropout_ : 0.0)
+                 : attention_per_row(q, k, parts[2], batch.lengths, window_);
   out = out.transpose(1, 2).reshape({b, length, width});
   if (batch.indices.defined()) out = out.view({b * length, width}).index_select(0, batch.indices);
   return train_dropout(Wo(out), dropout_, is_training());
@@ -361,6 +380,13 @@ EncoderOutput ModernBertModelImpl::forward(const EncoderInput& in) {
   const int64_t b = batch.batch, length = batch.length, d = config_.hidden_size;
   const bool padded = in.attention_mask.defined() && !in.attention_mask.ne(0).all().item<bool>();
   if (padded) batch.key_valid = in.attention_mask.ne(0);
+  if (!is_training() && !torch::GradMode::is_enabled()) {
+    batch.lengths.assign(static_cast<size_t>(b), length);
+    if (padded) {
+      auto lengths = batch.key_valid.sum(1).to(torch::kCPU);
+      batch.lengths.assign(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + b);
+    }
+  }
 
   torch::Tensor x;
   if (padded && config_.unpad_padding) {

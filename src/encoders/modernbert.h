@@ -126,6 +126,10 @@ struct ModernBertBatch {
   int64_t batch = 0, length = 0;
   torch::Tensor indices;    // [T] flat indices of the rows' real tokens; undefined: all positions
   torch::Tensor key_valid;  // [B,L] bool; undefined: no padding
+  // Inference: each row's real length. Attention then runs per (row, head) at
+  // the row's own length, so a row's result is bit for bit the one it gets
+  // alone (a GEMM's rounding depends on its shape). Empty: batched, masked.
+  std::vector<int64_t> lengths;
   RotaryTables global_rope, local_rope;
 };
 
