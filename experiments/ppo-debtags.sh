@@ -6,13 +6,14 @@
 # slice and (b) PPO with the F1 reward on the slice, with the same number of
 # example passes. Dev micro-F1 on the first DEV_N dev examples; one JSON line
 # per run appended to docs/ppo-debtags.jsonl, then the mean and spread.
-# Usage: experiments/ppo-debtags.sh [WORK_DIR]   (BUILD=dir for another build)
+# Usage: experiments/ppo-debtags.sh [WORK_DIR]   (BUILD=dir for another build;
+# SEEDS="1 2 3" and RUNS="supervised ppo" choose what to (re)run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
 DATA=../shared/data/debtags
 WORK="${1:-/tmp/gliclass-ppo-debtags}"
-SLICE=256 DEV_N="${DEV_N:-600}" EPOCHS=4 SEEDS="${SEEDS:-1 2 3}"
+SLICE=256 DEV_N="${DEV_N:-400}" EPOCHS=4 SEEDS="${SEEDS:-1 2 3}" RUNS="${RUNS:-supervised ppo}"
 mkdir -p "$WORK" docs
 export OPENBLAS_NUM_THREADS=2
 G="$BUILD/gliclass"
@@ -40,12 +41,12 @@ echo "{\"run\": \"warm start\", \"dev_micro_f1\": $warm_f1, \"dev_examples\": $D
 
 steps=$(( (SLICE + 15) / 16 * EPOCHS ))
 for seed in $SEEDS; do
-  "$G" train --model "$WORK/warm/last" --data "$WORK/slice.jsonl" --dev "$WORK/dev.jsonl" --out "$WORK/sup-$seed" \
+  [[ " $RUNS " == *" supervised "* ]] && "$G" train --model "$WORK/warm/last" --data "$WORK/slice.jsonl" --dev "$WORK/dev.jsonl" --out "$WORK/sup-$seed" \
     --max-steps "$steps" --batch-size 16 --encoder-lr 5e-4 --others-lr 5e-4 --aug-examples 0 --aug-add-text 0 \
     --save-steps 0 --seed "$seed" "${common[@]}" | tail -1 |
     python3 -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'run': 'supervised', 'seed': $seed, 'dev_micro_f1': r['dev_micro_f1']}))" |
     tee -a docs/ppo-debtags.jsonl
-  "$G" train-rl --model "$WORK/warm/last" --data "$WORK/slice.jsonl" --dev "$WORK/dev.jsonl" --out "$WORK/ppo-$seed" \
+  [[ " $RUNS " == *" ppo "* ]] && "$G" train-rl --model "$WORK/warm/last" --data "$WORK/slice.jsonl" --dev "$WORK/dev.jsonl" --out "$WORK/ppo-$seed" \
     --max-steps "$steps" --batch-size 16 --encoder-lr 5e-4 --others-lr 5e-4 --rewards f1 --num-rl-iters 2 \
     --kl-beta 0.05 --save-steps 0 --seed "$seed" "${common[@]}" | tail -1 |
     python3 -c "import json,sys; r=json.load(sys.stdin); print(json.dumps({'run': 'ppo', 'seed': $seed, 'dev_micro_f1': r['dev_micro_f1'], 'reward': r['reward']}))" |

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "test_util.h"
+#include "weights_util.h"
 #include "train/data.h"
 #include "train/ppo.h"
 #include "train/rewards.h"
@@ -155,15 +156,19 @@ TEST(Feedback, JudgementsBecomeTargetsAndMasks) {
   EXPECT_THROW(load_feedback(dir.path / "none.jsonl"), InputError);
 }
 
-TEST(TrainRl, AShortRunRaisesTheRewardOnItsOwnData) {
-  GLICLASS_REQUIRE_GOLDEN();
-  TempDir dir("train_rl");
+std::string rl_data() {
   std::string data;
   for (int i = 0; i < 4; ++i)
     data += R"({"text": "The striker scored twice in the derby.", "all_labels": ["sports", "politics", "music"], "true_labels": ["sports"]}
 {"text": "A new tax bill was debated in parliament.", "all_labels": ["politics", "sports", "music"], "true_labels": ["politics"]}
 )";
-  dir.write("train.jsonl", data);
+  return data;
+}
+
+TEST(TrainRl, AShortRunRaisesTheRewardOnItsOwnData) {
+  GLICLASS_REQUIRE_GOLDEN();
+  TempDir dir("train_rl");
+  dir.write("train.jsonl", rl_data());
   RlOptions o;
   o.model_dir = gliclass::testing::golden_dir() / "deberta_first_simple_pf";
   o.train_file = dir.path / "train.jsonl";
@@ -194,4 +199,58 @@ TEST(TrainRl, AShortRunRaisesTheRewardOnItsOwnData) {
   double last = 0;
   for (size_t i = 8; i < 12; ++i) last += lines[i]["reward"].get<double>() / 4;
   EXPECT_GT(last, first) << "PPO did not raise the F1 reward on its own training data";
+}
+
+// Stopped after 3 of 6 batches and resumed: the same weights, value model and
+// optimizer moments as one uninterrupted run (sampled actions included).
+TEST(TrainRl, ResumedRunEndsWhereAnUninterruptedOneDoes) {
+  GLICLASS_REQUIRE_GOLDEN();
+  TempDir dir("train_rl_resume");
+  dir.write("train.jsonl", rl_data());
+  auto options = [&](const char* out) {
+    RlOptions o;
+    o.model_dir = gliclass::testing::golden_dir() / "deberta_first_simple_pf";
+    o.train_file = dir.path / "train.jsonl";
+    o.out_dir = dir.path / out;
+    o.max_steps = 6;
+    o.batch_size = 3;  // 8 examples: the epoch turns mid-run
+    o.max_length = 128;
+    o.optimizer.others_lr = 1e-2;
+    o.ppo.kl_beta = 0.01;
+    o.value_model = true;
+    o.log_steps = 1;
+    o.save_steps = 0;
+    o.quiet = true;
+    return o;
+  };
+  const auto whole = run_rl_training(options("whole"));
+  EXPECT_FALSE(whole.interrupted);
+  auto first = options("split");
+  first.stop_at_step = 3;
+  const auto part = run_rl_training(first);
+  EXPECT_TRUE(part.interrupted);
+  EXPECT_EQ(part.steps, 3);
+  auto second = options("split");
+  second.resume = true;
+  const auto rest = run_rl_training(second);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.steps, 6);
+  using gliclass::testing::max_diff;
+  using gliclass::testing::read_all;
+  for (const char* file : {"model.safetensors", "optimizer.safetensors", "rl_state.safetensors"})
+    EXPECT_EQ(max_diff(read_all(dir.path / "whole/last" / file), read_all(dir.path / "split/last" / file)), 0.0)
+        << file;
+  EXPECT_GT(max_diff(read_all(dir.path / "whole/last/model.safetensors"),
+                     read_all(gliclass::testing::golden_dir() / "deberta_first_simple_pf/model.safetensors")),
+            0.0);
+  // Another batch size is refused, naming it.
+  auto other = options("split");
+  other.resume = true;
+  other.batch_size = 4;
+  try {
+    run_rl_training(other);
+    FAIL() << "resumed with another batch size";
+  } catch (const InputError& e) {
+    EXPECT_TRUE(gliclass::testing::contains(e.what(), "batch size")) << e.what();
+  }
 }

@@ -1,6 +1,26 @@
 #include "pipeline/prompt.h"
 
+#include <utility>
+
+#include "gliclass/error.h"
+#include "io/config.h"
+#include "tokenize/tokenizer.h"
+
 namespace gliclass::pipeline {
+
+void check_special_tokens(const tokenize::Tokenizer& tokenizer, const io::GLiClassConfig& config,
+                          const std::filesystem::path& dir) {
+  const std::pair<const char*, int64_t> expected[] = {{kLabelToken, config.class_token_index},
+                                                      {kSepToken, config.text_token_index},
+                                                      {kExampleToken, config.example_token_index}};
+  for (const auto& [token, id] : expected) {
+    const auto found = tokenizer.token_to_id(token);
+    if (!found || *found != id)
+      throw ModelError("tokenizer: the tokenizer in " + dir.string() + " maps " + token + " to " +
+                       (found ? std::to_string(*found) : std::string("nothing")) + " (expected " +
+                       std::to_string(id) + " from config.json)");
+  }
+}
 
 std::string format_examples(const std::vector<Example>& examples) {
   if (examples.empty()) return "";

@@ -4,16 +4,29 @@
 //   examples      "<<EXAMPLE>>" + text + " \nLabels:\n " + "a, b" ... then one "<<SEP>>"
 #pragma once
 #include <cstddef>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "gliclass/classifier.h"
+
+namespace gliclass::io {
+struct GLiClassConfig;
+}
+namespace gliclass::tokenize {
+class Tokenizer;
+}
 
 namespace gliclass::pipeline {
 
 inline constexpr const char* kLabelToken = "<<LABEL>>";
 inline constexpr const char* kSepToken = "<<SEP>>";
 inline constexpr const char* kExampleToken = "<<EXAMPLE>>";
+
+// ModelError unless the tokenizer of model directory `dir` maps the three
+// tokens above to the ids config.json was trained with.
+void check_special_tokens(const tokenize::Tokenizer& tokenizer, const io::GLiClassConfig& config,
+                          const std::filesystem::path& dir);
 
 struct ByteRange {
   size_t begin = 0;

@@ -9,8 +9,11 @@
 
 #include "encoders/encoder.h"
 #include "gliclass/error.h"
+#include "io/checkpoint.h"
 #include "io/config.h"
+#include "io/safetensors.h"
 #include "model/model.h"
+#include "pipeline/prompt.h"
 #include "runtime/allocator.h"
 #include "tokenize/tokenizer.h"
 #include "train/batch.h"
@@ -18,6 +21,7 @@
 #include "train/random.h"
 #include "train/rewards.h"
 #include "train/scoring.h"
+#include "train/train_state.h"
 
 namespace gliclass::train {
 namespace {
@@ -26,6 +30,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 constexpr uint64_t kOrderStream = 1ULL << 40;
+constexpr const char* kRlStateFile = "rl_state.safetensors";
 
 // V(x): the policy's encoder (a copy) and a scalar head on the first token.
 class ValueModelImpl : public torch::nn::Module {
@@ -61,6 +66,52 @@ std::vector<RlExample> load_all(const RlOptions& o) {
   return out;
 }
 
+// Tensors of a safetensors file whose names start with `prefix`, prefix removed.
+std::vector<std::pair<std::string, torch::Tensor>> read_tensors(const fs::path& file, const std::string& prefix) {
+  auto f = io::open_safetensors(file);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& name : f->names())
+    if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), f->get(name).clone());
+  return out;
+}
+
+// What else a resume needs: the sampling generator (actions and dropout draw
+// from LibTorch's default CPU generator) and the value model with its optimizer.
+void save_rl_state(const fs::path& file, const ValueModel& value, const AdamW* value_optimizer) {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    tensors.emplace_back("generator", generator.get_state());
+  }
+  if (value) {
+    for (const auto& p : value->named_parameters()) tensors.emplace_back("value." + p.key(), p.value().detach());
+    for (auto& [name, t] : value_optimizer->state()) tensors.emplace_back("value_optimizer." + name, t);
+  }
+  io::save_safetensors(file, tensors, {{"format", "gliclass-rl-state"}});
+}
+
+void restore_rl_state(const fs::path& file, ValueModel& value, AdamW* value_optimizer) {
+  auto generator_state = read_tensors(file, "generator");
+  if (generator_state.size() != 1) throw ModelError("resume: " + file.string() + " lacks the generator state");
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(generator_state[0].second.to(torch::kByte));  // the reader widens U8
+  }
+  if (!value) return;
+  auto saved = read_tensors(file, "value.");
+  if (saved.empty()) throw ModelError("resume: " + file.string() + " has no value model (was --value-model off?)");
+  auto params = value->named_parameters();
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : saved) {
+    auto* p = params.find(name);
+    if (!p || p->sizes() != t.sizes()) throw ModelError("resume: value model tensor '" + name + "' does not fit");
+    p->copy_(t);
+  }
+  value_optimizer->load_state(read_tensors(file, "value_optimizer."));
+}
+
 }  // namespace
 
 RlSummary run_rl_training(const RlOptions& o) {
@@ -77,12 +128,43 @@ RlSummary run_rl_training(const RlOptions& o) {
   if (config.architecture_type != "uni-encoder")
     throw ModelError("rl: only uni-encoder models can be trained (got " + config.architecture_type + ")");
   std::shared_ptr<const tokenize::Tokenizer> tokenizer = tokenize::Tokenizer::from_dir(o.model_dir);
+  pipeline::check_special_tokens(*tokenizer, config, o.model_dir);
   const int64_t pad_id = config.pad_token_id.value_or(tokenizer->pad_id());
   const auto data = load_all(o);
   std::vector<TrainExample> dev;
   if (!o.dev_file.empty()) dev = load_examples(o.dev_file);
 
-  auto policy = load_trainable_model(o.model_dir, config);
+  const auto n = static_cast<int64_t>(data.size());
+  const int64_t per_epoch = (n + o.batch_size - 1) / o.batch_size;
+  TrainState state;
+  state.seed = o.seed;
+  state.total_steps = o.max_steps > 0 ? o.max_steps : per_epoch * std::max<int64_t>(1, o.epochs);
+  state.batch_size = o.batch_size;
+  state.grad_accum = 1;
+  state.train_examples = data.size();
+  const int64_t total = state.total_steps;
+
+  fs::create_directories(o.out_dir);
+  const fs::path metrics_file = o.out_dir / "metrics.jsonl";
+  const fs::path last = existing_checkpoint(o.out_dir / "last");
+  const bool resuming = o.resume && !last.empty() && fs::exists(last / kTrainStateFile);
+  if (resuming) {
+    TrainState saved = read_train_state(last / kTrainStateFile);
+    check_compatible(saved, state);
+    state = saved;
+    truncate_metrics(metrics_file, state.global_step);
+    if (!o.quiet)
+      std::cerr << "gliclass train-rl: resuming from " << last.string() << " at step " << state.global_step << "/"
+                << total << "\n";
+  } else {
+    if (o.resume && !o.quiet)
+      std::cerr << "gliclass train-rl: nothing to resume in " << (o.out_dir / "last").string() << "; starting from "
+                << o.model_dir.string() << "\n";
+    fs::remove(metrics_file);  // a fresh run owns its outputs
+    fs::remove_all(o.out_dir / "best");
+  }
+
+  auto policy = load_trainable_model(resuming ? last : o.model_dir, config);
   AdamW optimizer(parameter_groups(*policy, o.optimizer), o.optimizer);
   model::ModelPtr reference;  // the frozen start, for the KL term
   if (o.ppo.kl_beta > 0) {
@@ -90,24 +172,29 @@ RlSummary run_rl_training(const RlOptions& o) {
     reference->eval();
   }
   ValueModel value{nullptr};
-  std::unique_ptr<torch::optim::Adam> value_optimizer;
+  std::unique_ptr<AdamW> value_optimizer;
   if (o.value_model) {
     value = ValueModel(config, *policy);
-    value_optimizer = std::make_unique<torch::optim::Adam>(value->parameters(), torch::optim::AdamOptions(o.value_lr));
+    OptimizerOptions adam;  // one group, no weight decay: Adam
+    std::vector<ParamSlot> slots;
+    for (const auto& p : value->named_parameters()) {
+      ParamSlot slot;
+      slot.name = p.key();
+      slot.param = p.value();
+      slot.lr = o.value_lr;
+      slots.push_back(std::move(slot));
+    }
+    value_optimizer = std::make_unique<AdamW>(std::move(slots), adam);
+  }
+  if (resuming) {
+    optimizer.load_state(read_tensors(last / kOptimizerFile, ""));
+    restore_rl_state(last / kRlStateFile, value, value_optimizer.get());
   }
 
-  const auto n = static_cast<int64_t>(data.size());
-  const int64_t per_epoch = (n + o.batch_size - 1) / o.batch_size;
-  const int64_t total = o.max_steps > 0 ? o.max_steps : per_epoch * std::max<int64_t>(1, o.epochs);
-  fs::create_directories(o.out_dir);
-  const fs::path metrics_file = o.out_dir / "metrics.jsonl";
-  fs::remove(metrics_file);
-  fs::remove_all(o.out_dir / "best");
   auto log_line = [&](const json& line) {
     std::ofstream out(metrics_file, std::ios::app);
     out << line.dump() << "\n";
   };
-
   RlSummary summary;
   summary.last_dir = o.out_dir / "last";
   auto evaluate_and_keep_best = [&](int64_t step) {
@@ -115,27 +202,36 @@ RlSummary run_rl_training(const RlOptions& o) {
     summary.last_eval = evaluate_model(policy, tokenizer, config, dev, o.max_length, o.eval_batch_size, o.threshold, false);
     log_line({{"step", step}, {"dev_micro_f1", summary.last_eval->micro_f1}, {"dev_macro_f1", summary.last_eval->macro_f1}});
     if (!o.quiet) std::cerr << "\ngliclass train-rl: step " << step << " dev micro-F1 " << summary.last_eval->micro_f1 << "\n";
-    if (!summary.best_micro_f1 || summary.last_eval->micro_f1 > *summary.best_micro_f1) {
-      summary.best_micro_f1 = summary.last_eval->micro_f1;
-      summary.best_dir = o.out_dir / "best";
-      write_dir_atomically(summary.best_dir, [&](const fs::path& tmp) { write_model_files(tmp, *policy, config, o.model_dir); });
+    if (!state.best_metric || summary.last_eval->micro_f1 > *state.best_metric) {
+      state.best_metric = summary.last_eval->micro_f1;
+      state.best_step = step;
+      write_dir_atomically(o.out_dir / "best", [&](const fs::path& tmp) { write_model_files(tmp, *policy, config, o.model_dir); });
     }
   };
   auto save_last = [&] {
-    write_dir_atomically(summary.last_dir, [&](const fs::path& tmp) { write_model_files(tmp, *policy, config, o.model_dir); });
+    write_dir_atomically(summary.last_dir, [&](const fs::path& tmp) {
+      write_model_files(tmp, *policy, config, o.model_dir);
+      io::save_safetensors(tmp / kOptimizerFile, optimizer.state(), {{"format", "gliclass-adamw"}});
+      save_rl_state(tmp / kRlStateFile, value, value_optimizer.get());
+      write_file_synced(tmp / kTrainStateFile, state.to_json().dump(2) + "\n");
+    });
   };
 
   std::vector<size_t> order(data.size());
+  int64_t order_epoch = -1;
   std::map<std::string, double> sums;  // over the current log interval
   int64_t logged = 0;
   const auto start = std::chrono::steady_clock::now();
+  const int64_t first_step = state.global_step;
+  SigintScope sigint;
   policy->train();
-  for (int64_t step = 0; step < total; ++step) {
+  for (int64_t step = first_step; step < total; ++step) {
     const int64_t epoch = step / per_epoch, in_epoch = step % per_epoch;
-    if (in_epoch == 0) {
+    if (epoch != order_epoch) {
       for (size_t i = 0; i < order.size(); ++i) order[i] = i;
       Rng rng(mix_seed(o.seed, kOrderStream + static_cast<uint64_t>(epoch)));
       shuffle(order, rng);
+      order_epoch = epoch;
     }
     std::vector<TrainExample> examples;
     std::vector<const RlExample*> rows;
@@ -189,8 +285,8 @@ RlSummary run_rl_training(const RlOptions& o) {
       if (value) {
         value_optimizer->zero_grad();
         value_loss.backward();
-        if (o.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(value->parameters(), o.max_grad_norm);
-        value_optimizer->step();
+        if (o.max_grad_norm > 0) clip_grad_norm(value_optimizer->slots(), o.max_grad_norm);
+        value_optimizer->step(1.0);
       }
       prev_log_probs = terms.log_probs;
       sums["reward"] += reward.mean().item<double>();
@@ -206,6 +302,10 @@ RlSummary run_rl_training(const RlOptions& o) {
     }
 
     const int64_t done = step + 1;
+    state.global_step = done;
+    state.epoch = done / per_epoch;
+    state.batch_in_epoch = done % per_epoch;
+    state.examples_seen += rows.size();
     if (done % std::max<int64_t>(1, o.log_steps) == 0 || done == total) {
       json line{{"step", done}, {"epoch", epoch + 1}};
       for (const auto& [name, sum] : sums) line[name] = sum / static_cast<double>(logged);
@@ -216,18 +316,30 @@ RlSummary run_rl_training(const RlOptions& o) {
         std::cerr << "\rstep " << done << "/" << total << " reward " << std::fixed << std::setprecision(4)
                   << summary.mean_reward << " kl " << line["kl"].get<double>() << " clip "
                   << line["clip_fraction"].get<double>() << " entropy " << line["entropy"].get<double>() << " "
-                  << std::setprecision(1) << done * o.batch_size / std::max(secs, 1e-9) << " ex/s   " << std::flush;
+                  << std::setprecision(1) << (done - first_step) * o.batch_size / std::max(secs, 1e-9)
+                  << " ex/s   " << std::flush;
       }
       sums.clear();
       logged = 0;
     }
-    if (o.eval_steps > 0 && done % o.eval_steps == 0 && done != total) evaluate_and_keep_best(done);
-    if (o.save_steps > 0 && done % o.save_steps == 0 && done != total) save_last();
+    if (done == total) break;
+    if (o.eval_steps > 0 && done % o.eval_steps == 0) evaluate_and_keep_best(done);
+    if (SigintScope::requested() || (o.stop_at_step > 0 && done >= o.stop_at_step)) {
+      summary.interrupted = true;
+      break;
+    }
+    if (o.save_steps > 0 && done % o.save_steps == 0) save_last();
   }
-  evaluate_and_keep_best(total);
+  if (!summary.interrupted) evaluate_and_keep_best(total);
   save_last();
-  if (!o.quiet) std::cerr << "\n";
-  summary.steps = total;
+  if (!o.quiet) {
+    std::cerr << "\n";
+    if (summary.interrupted)
+      std::cerr << "gliclass train-rl: stopped at step " << state.global_step << "; continue with --resume\n";
+  }
+  summary.steps = state.global_step;
+  summary.best_micro_f1 = state.best_metric;
+  if (state.best_metric) summary.best_dir = o.out_dir / "best";
   return summary;
 }
 

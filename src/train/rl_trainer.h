@@ -5,6 +5,10 @@
 // own Adam, MSE to the reward) or the batch mean, clipped surrogate, optional
 // KL to the frozen starting model. Checkpoints as `gliclass train`: last/
 // (and best/ by dev micro-F1), metrics.jsonl with one line per logged step.
+// last/ also holds what a resume needs (trainer_state.json, the optimizer's
+// moments, and rl_state.safetensors: the value model, its optimizer and the
+// sampling generator), so a resumed run takes the same steps an
+// uninterrupted one would; Ctrl-C saves it and stops.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -45,10 +49,13 @@ struct RlOptions {
   double threshold = 0.5;
   int threads = 0;
   bool quiet = false;
+  bool resume = false;       // continue from out_dir/last if it has a resume state
+  int64_t stop_at_step = 0;  // > 0: stop (saving last/) once this many batches are done
 };
 
 struct RlSummary {
-  int64_t steps = 0;
+  int64_t steps = 0;         // batches done (total, across resumes)
+  bool interrupted = false;  // stopped early (Ctrl-C or stop_at_step); resume to go on
   double mean_reward = 0;  // over the last log interval
   std::optional<EvalReport> last_eval;
   std::optional<double> best_micro_f1;

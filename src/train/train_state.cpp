@@ -1,5 +1,7 @@
 #include "train/train_state.h"
 
+#include <atomic>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -97,5 +99,14 @@ void truncate_metrics(const std::filesystem::path& file, int64_t step) {
   std::ofstream out(file, std::ios::trunc);
   for (const auto& l : keep) out << l << "\n";
 }
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+extern "C" void on_sigint(int) { g_stop_requested = true; }
+}  // namespace
+
+SigintScope::SigintScope() : previous_(std::signal(SIGINT, on_sigint)) { g_stop_requested = false; }
+SigintScope::~SigintScope() { std::signal(SIGINT, previous_ == SIG_ERR ? SIG_DFL : previous_); }
+bool SigintScope::requested() { return g_stop_requested; }
 
 }  // namespace gliclass::train

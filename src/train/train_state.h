@@ -41,4 +41,19 @@ void check_compatible(const TrainState& saved, const TrainState& now);
 // Drops metrics.jsonl lines logged after `step` (they are redone on resume).
 void truncate_metrics(const std::filesystem::path& file, int64_t step);
 
+// While alive, Ctrl-C (SIGINT) only sets requested(): the training loop then
+// finishes its step, saves a resumable last/ and returns. The previous
+// handler comes back on destruction.
+class SigintScope {
+ public:
+  SigintScope();
+  ~SigintScope();
+  SigintScope(const SigintScope&) = delete;
+  SigintScope& operator=(const SigintScope&) = delete;
+  static bool requested();
+
+ private:
+  void (*previous_)(int);
+};
+
 }  // namespace gliclass::train

@@ -3,9 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cmath>
 #include <fstream>
@@ -33,17 +31,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// Ctrl-C asks for a clean stop: finish the step, save last/, return.
-std::atomic<bool> g_stop_requested{false};
-extern "C" void on_sigint(int) { g_stop_requested = true; }
-
-struct SigintScope {
-  using Handler = void (*)(int);
-  Handler previous;
-  SigintScope() : previous(std::signal(SIGINT, on_sigint)) { g_stop_requested = false; }
-  ~SigintScope() { std::signal(SIGINT, previous == SIG_ERR ? SIG_DFL : previous); }
-};
-
 // Stream ids for mix_seed, one per use, so the generators never overlap.
 constexpr uint64_t kOrderStream = 1ULL << 40;
 constexpr uint64_t kDropoutStream = 2ULL << 40;
@@ -52,19 +39,6 @@ constexpr uint64_t kExampleStream = 3ULL << 40;
 // How long a worker waits for the others at a collective (rank 0 evaluates
 // and saves while they wait).
 constexpr std::chrono::minutes kCollectiveTimeout{60};
-
-void check_special_tokens(const tokenize::Tokenizer& tok, const io::GLiClassConfig& c, const fs::path& dir) {
-  const std::pair<const char*, int64_t> expected[] = {{pipeline::kLabelToken, c.class_token_index},
-                                                      {pipeline::kSepToken, c.text_token_index},
-                                                      {pipeline::kExampleToken, c.example_token_index}};
-  for (const auto& [token, id] : expected) {
-    auto found = tok.token_to_id(token);
-    if (!found || *found != id)
-      throw ModelError(std::string("train: the tokenizer in ") + dir.string() + " maps " + token + " to " +
-                       (found ? std::to_string(*found) : std::string("nothing")) + " (expected " +
-                       std::to_string(id) + " from config.json)");
-  }
-}
 
 std::string format_duration(double s) {
   const auto t = static_cast<int64_t>(s);
@@ -144,7 +118,7 @@ void Trainer::setup() {
   if (config_.architecture_type != "uni-encoder")
     throw ModelError("train: only uni-encoder models can be trained (got " + config_.architecture_type + ")");
   tokenizer_ = tokenize::Tokenizer::from_dir(o_.model_dir);
-  check_special_tokens(*tokenizer_, config_, o_.model_dir);
+  pipeline::check_special_tokens(*tokenizer_, config_, o_.model_dir);
   pad_id_ = config_.pad_token_id.value_or(tokenizer_->pad_id());
 
   loss_.single_label = o_.single_label.value_or(config_.problem_type == "single_label_classification");
@@ -291,7 +265,7 @@ double Trainer::train_step() {
     (loss / static_cast<double>(group)).backward();
     loss_sum += loss.item<double>();
   }
-  stop_ = g_stop_requested;
+  stop_ = SigintScope::requested();
   if (group_) {
     // Gradients summed across workers (each already divided by the global
     // counts), with the loss and the stop request in the same collective.
