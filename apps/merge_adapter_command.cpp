@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "io/config.h"
+#include "io/hub.h"
 #include "io/peft_adapter.h"
 #include "model/adapters.h"
 #include "model/model.h"
@@ -21,12 +22,13 @@ struct MergeArgs {
 };
 
 int run_merge(const MergeArgs& a) {
-  const auto config = io::GLiClassConfig::from_file(std::filesystem::path(a.model) / "config.json");
-  auto model = model::load_model(a.model, config);
+  const auto dir = io::resolve_model_dir(a.model);
+  const auto config = io::GLiClassConfig::from_file(dir / "config.json");
+  auto model = model::load_model(dir, config);
   const auto adapter = io::read_peft_adapter(a.adapter);
   model::merge_adapter(*model, adapter);
   train::write_dir_atomically(a.out, [&](const std::filesystem::path& tmp) {
-    train::write_model_files(tmp, *model, config, a.model);
+    train::write_model_files(tmp, *model, config, dir);
   });
   std::cout << nlohmann::json{{"out", a.out}, {"lora_layers", adapter.layers.size()},
                               {"replaced_tensors", adapter.replaced.size()}}

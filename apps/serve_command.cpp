@@ -61,7 +61,8 @@ int run_serve(ServeArgs a) {
   copts.max_labels = a.server.limits.max_labels;
   Classifier clf = Classifier::load(a.model, copts);
 
-  a.server.model_name = std::filesystem::path(a.model).filename().string();
+  // A directory's name, or the Hub id as given.
+  a.server.model_name = std::filesystem::is_directory(a.model) ? std::filesystem::path(a.model).filename().string() : a.model;
   if (a.server.model_name.empty()) a.server.model_name = std::filesystem::path(a.model).parent_path().filename().string();
   if (!a.quiet) a.server.log = &std::cerr;
   serve::Server server(clf, a.server);

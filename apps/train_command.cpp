@@ -11,6 +11,7 @@
 
 #include "gliclass/error.h"
 #include "local_workers.h"
+#include "io/hub.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -70,7 +71,7 @@ int run_train(TrainArgs& a) {
     throw InputError("train: --nproc " + std::to_string(a.nproc) + " but WORLD_SIZE=" +
                      std::to_string(o.world->size) + " in the environment");
   if (!o.world && a.nproc > 1) return run_local_workers(a.nproc);
-  o.model_dir = a.model;
+  o.model_dir = io::resolve_model_dir(a.model);
   o.train_file = a.data;
   o.dev_file = a.dev;
   o.out_dir = a.out;

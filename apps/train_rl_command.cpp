@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "train_command.h"
+#include "io/hub.h"
 #include "train/rl_trainer.h"
 
 namespace gliclass::cli {
@@ -21,13 +22,14 @@ struct RlArgs {
 
 int run_rl(RlArgs& a) {
   auto& o = a.o;
-  o.model_dir = a.model;
+  o.model_dir = io::resolve_model_dir(a.model);
   o.train_file = a.data;
   o.feedback_file = a.feedback;
   o.dev_file = a.dev;
   o.out_dir = a.out;
   const auto s = train::run_rl_training(o);
-  nlohmann::json j = {{"steps", s.steps}, {"reward", s.mean_reward}, {"last", s.last_dir.string()}};
+  nlohmann::json j = {{"steps", s.steps}, {"reward", s.mean_reward}, {"last", s.last_dir.string()},
+                      {"interrupted", s.interrupted}};
   add_dev_results(j, s.best_micro_f1, s.best_dir, s.last_eval);
   std::cout << j.dump() << std::endl;
   return 0;
@@ -75,6 +77,8 @@ void add_train_rl_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--eval-batch-size", o.eval_batch_size, "Sequences per evaluation pass")->capture_default_str();
   cmd->add_option("--threshold", o.threshold, "Dev decision threshold")->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = LibTorch's default)");
+  cmd->add_flag("--resume", o.resume, "Continue from out/last (same data, seed and batch settings)");
+  cmd->add_option("--stop-at-step", o.stop_at_step, "Stop after this many batches, saving a resumable last/");
   cmd->add_flag("--quiet,-q", o.quiet, "No progress on stderr");
   cmd->callback([args, &exit_code]() { exit_code = run_rl(*args); });
 }

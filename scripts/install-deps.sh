@@ -15,6 +15,8 @@ PACKAGES=(
   libutf8proc-dev         # UTF-8 validation and Unicode normalisation
   libsentencepiece-dev    # its trainer, for tokenizers of models trained from scratch
   libpcre2-dev            # the tokenizers' pre-tokenisation regexes
+  libcurl4-openssl-dev    # downloads of Hub models (--model org/name)
+  libssl-dev              # sha256 / sha1 to check those downloads against the Hub's ETags
   libgtest-dev libgmock-dev
   "$@"
 )

@@ -1,6 +1,6 @@
 // The library API: load a GLiClass checkpoint once, classify many texts.
 //
-//   auto clf = gliclass::Classifier::load("path/to/model");
+//   auto clf = gliclass::Classifier::load("path/to/model");  // or "org/name" on the Hub
 //   auto r = clf.classify({"I love this movie!", {"positive", "negative"}});
 //   for (auto& p : r.predictions) std::cout << p.label << " " << p.score << "\n";
 //
@@ -133,11 +133,14 @@ struct ClassifyOptions {
 
 class Classifier {
  public:
-  // Reads config.json, the weights and the tokenizer files from a local
-  // directory in Hugging Face layout. Throws ModelError naming what is wrong.
-  // Sets glibc malloc to keep freed blocks (process-wide): LibTorch's large
-  // activations are then reused instead of page-faulted in again each layer.
-  static Classifier load(const std::string& model_dir, const ClassifierOptions& options = {});
+  // Reads config.json, the weights and the tokenizer files from `model`: a
+  // local directory in Hugging Face layout, or a Hub id "org/name[@revision]"
+  // found in (or downloaded into) the Hugging Face cache, as the HF libraries
+  // do (HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_ENDPOINT, HF_TOKEN). Throws
+  // ModelError naming what is wrong. Sets glibc malloc to keep freed blocks
+  // (process-wide): LibTorch's large activations are then reused instead of
+  // page-faulted in again each layer.
+  static Classifier load(const std::string& model, const ClassifierOptions& options = {});
 
   ClassifyResult classify(const ClassifyRequest& request, const ClassifyOptions& options = {}) const;
 

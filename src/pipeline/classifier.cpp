@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "io/config.h"
+#include "io/hub.h"
 #include "io/peft_adapter.h"
 #include "model/adapters.h"
 #include "model/model.h"
@@ -27,23 +28,6 @@ struct Classifier::Impl {
 namespace {
 
 constexpr const char* kBaseAdapter = "__base__";  // the reference's name for no adapter
-
-// The tokenizer must know the GLiClass tokens at the ids the model was trained with.
-void check_special_tokens(const tokenize::Tokenizer& tok, const io::GLiClassConfig& c,
-                          const std::filesystem::path& dir) {
-  const std::pair<const char*, int64_t> expected[] = {
-      {pipeline::kLabelToken, c.class_token_index},
-      {pipeline::kSepToken, c.text_token_index},
-      {pipeline::kExampleToken, c.example_token_index}};
-  for (const auto& [token, id] : expected) {
-    auto found = tok.token_to_id(token);
-    if (!found)
-      throw ModelError(std::string("tokenizer: ") + dir.string() + " does not define the token " + token);
-    if (*found != id)
-      throw ModelError(std::string("tokenizer: token ") + token + " has id " + std::to_string(*found) +
-                       " but config.json expects " + std::to_string(id));
-  }
-}
 
 }  // namespace
 
@@ -69,10 +53,7 @@ WindowCombine window_combine_from_name(const std::string& name) {
 
 Classifier::Classifier(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
-Classifier Classifier::load(const std::string& model_dir, const ClassifierOptions& options) {
-  const std::filesystem::path dir(model_dir);
-  if (!std::filesystem::is_directory(dir))
-    throw ModelError("model: '" + model_dir + "' is not a directory");
+Classifier Classifier::load(const std::string& model_or_id, const ClassifierOptions& options) {
   if (options.max_length < 8)
     throw InputError("options: max_length must be at least 8 (got " + std::to_string(options.max_length) + ")");
   if (options.batch_size < 1)
@@ -80,6 +61,7 @@ Classifier Classifier::load(const std::string& model_dir, const ClassifierOption
   if (options.max_batch_tokens < 0)
     throw InputError("options: max_batch_tokens must be 0 (no cap) or positive (got " +
                      std::to_string(options.max_batch_tokens) + ")");
+  const std::filesystem::path dir = io::resolve_model_dir(model_or_id);
   runtime::set_threads(options.threads);
   runtime::keep_freed_memory();  // batched forwards without page-fault churn (runtime/allocator.h)
 
@@ -87,7 +69,7 @@ Classifier Classifier::load(const std::string& model_dir, const ClassifierOption
   impl->options = options;
   impl->config = io::GLiClassConfig::from_file(dir / "config.json");
   std::shared_ptr<const tokenize::Tokenizer> tokenizer = tokenize::Tokenizer::from_dir(dir);
-  check_special_tokens(*tokenizer, impl->config, dir);
+  pipeline::check_special_tokens(*tokenizer, impl->config, dir);
   auto model = model::load_model(dir, impl->config);
   if (!options.merged_adapter.empty()) model::merge_adapter(*model, io::read_peft_adapter(options.merged_adapter));
   std::map<std::string, int> adapter_index;  // ids 1..n in name order; 0 = the base model

@@ -27,6 +27,14 @@ const TokenizerFile kTokenizerFiles[] = {
 
 }  // namespace
 
+const std::vector<std::string>& tokenizer_file_names() {
+  static const std::vector<std::string> names = {
+      "tokenizer.json",  "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+      "spm.model",       "spiece.model",          "sentencepiece.bpe.model", "vocab.txt",
+      "vocab.json",      "merges.txt"};
+  return names;
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::from_dir(const fs::path& dir) {
   if (!fs::is_directory(dir))
     throw ModelError("tokenize: tokenizer directory " + dir.string() + " does not exist");

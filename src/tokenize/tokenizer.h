@@ -24,6 +24,10 @@ struct Encoding {
   size_t size() const { return ids.size(); }
 };
 
+// The tokenizer files a model directory may carry (what from_dir reads, and
+// what is copied or downloaded with a model).
+const std::vector<std::string>& tokenizer_file_names();
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

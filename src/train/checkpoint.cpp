@@ -10,6 +10,7 @@
 
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
+#include "tokenize/tokenizer.h"
 #include "io/safetensors.h"
 
 namespace gliclass::train {
@@ -53,14 +54,6 @@ fs::path old_copy(const fs::path& dir) { return fs::path(dir.string() + ".old");
 
 }  // namespace
 
-const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names = {
-      "tokenizer.json",  "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-      "spm.model",       "spiece.model",          "sentencepiece.bpe.model", "vocab.txt",
-      "vocab.json",      "merges.txt"};
-  return names;
-}
-
 std::vector<std::pair<std::string, torch::Tensor>> model_state(torch::nn::Module& model) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : model.named_parameters()) out.emplace_back("model." + p.key(), p.value().detach().clone());
@@ -88,7 +81,7 @@ void write_model_files(const fs::path& dir, torch::nn::Module& model, const io::
   j["torch_dtype"] = "float32";
   write_file_synced(dir / "config.json", j.dump(2) + "\n");
   io::save_safetensors(dir / "model.safetensors", model_state(model), {{"format", "pt"}});
-  for (const auto& name : tokenizer_file_names()) {
+  for (const auto& name : tokenize::tokenizer_file_names()) {
     const fs::path src = tokenizer_dir / name;
     if (fs::is_regular_file(src)) fs::copy_file(src, dir / name, fs::copy_options::overwrite_existing);
   }

@@ -18,9 +18,6 @@
 
 namespace gliclass::train {
 
-// Tokenizer file names a model directory may carry (copied when present).
-const std::vector<std::string>& tokenizer_file_names();
-
 // "model." + every parameter and buffer name, detached float copies in state_dict order.
 std::vector<std::pair<std::string, torch::Tensor>> model_state(torch::nn::Module& model);
 
