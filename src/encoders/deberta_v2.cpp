@@ -267,10 +267,10 @@ torch::Tensor DisentangledSelfAttentionImpl::merge_heads(const torch::Tensor& x)
 
 torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
                                                      const PositionProjections& pos) {
+  if (plan.packed()) return attend_per_row(query_proj(x), key_proj(x), value_proj(x), plan, pos);
   auto q = split_heads(query_proj(x));  // [B,H,L,d]
   auto k = split_heads(key_proj(x));
   auto v = split_heads(value_proj(x));
-  if (!plan.lengths.empty()) return attend_per_row(q, k, v, plan, pos);
   torch::Tensor key_rows, query_rows;
   if (relative_attention_ && c2p_) key_rows = pos.key.index_select(1, plan.rel.c2p_rows);  // [H,2L-1,d]
   if (relative_attention_ && p2c_) query_rows = pos.query.index_select(1, plan.rel.p2c_rows);
@@ -309,7 +309,6 @@ torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, cons
 torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,
                                                             const torch::Tensor& v, const AttentionPlan& plan,
                                                             const PositionProjections& pos) {
-  const int64_t batch = q.size(0), length = q.size(2);
   struct Rows {
     torch::Tensor key, query;  // [H,2n-1,d]
   };
@@ -322,15 +321,17 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     if (c2p_) r.key = pos.key.index_select(1, rel.c2p_rows);
     if (p2c_) r.query = pos.query.index_select(1, rel.p2c_rows);
   }
-  auto out = torch::zeros({batch, length, heads_ * head_size_}, q.options());  // padding rows stay 0
+  auto out = torch::empty_like(q);
+  const auto batch = static_cast<int64_t>(plan.lengths.size());
   for_each_row_and_head(batch, heads_, [&](int64_t b, int64_t h) {
-    const int64_t n = plan.lengths[static_cast<size_t>(b)];
+    const int64_t n = plan.lengths[static_cast<size_t>(b)], start = plan.offsets[static_cast<size_t>(b)];
     if (n == 0) return;
-    auto pick = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n); };
+    // [n,d] with row stride H*d: the same layout as a row alone.
+    auto pick = [&](const torch::Tensor& t) { return t.narrow(0, start, n).narrow(1, h * head_size_, head_size_); };
     const Rows& r = rows.at(n);
     auto context = attend(pick(q), pick(k), pick(v), r.key.defined() ? r.key.select(0, h) : torch::Tensor(),
                           r.query.defined() ? r.query.select(0, h) : torch::Tensor(), {});
-    out.select(0, b).narrow(0, 0, n).narrow(1, h * head_size_, head_size_).copy_(context);
+    pick(out).copy_(context);
   });
   return out;
 }
@@ -417,16 +418,22 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
   if (output_hidden_states) out.hidden_states.push_back(hidden);
   out.last_hidden_state = hidden;
   if (length == 0) return out;
-  auto real = mask.defined() ? mask.to(torch::kBool) : torch::ones({hidden.size(0), length}, hidden.options().dtype(torch::kBool));
+  const int64_t batch = hidden.size(0), width = hidden.size(2);
+  auto real = mask.defined() ? mask.to(torch::kBool) : torch::ones({batch, length}, hidden.options().dtype(torch::kBool));
   AttentionPlan plan;
   auto lengths = real.sum(1).to(torch::kCPU);
-  const bool per_row = !is_training() && !torch::GradMode::is_enabled() &&
-                       real.equal(torch::arange(length, lengths.options()).unsqueeze(0).lt(lengths.unsqueeze(1)).to(real.device()));
-  if (per_row) {
+  const bool packed = !is_training() && !torch::GradMode::is_enabled() &&
+                      real.equal(torch::arange(length, lengths.options()).unsqueeze(0).lt(lengths.unsqueeze(1)).to(real.device()));
+  if (packed) {
     plan.lengths.assign(lengths.data_ptr<int64_t>(), lengths.data_ptr<int64_t>() + lengths.numel());
-    for (int64_t n : plan.lengths)
+    int64_t start = 0;
+    for (int64_t n : plan.lengths) {
+      plan.offsets.push_back(start);
+      start += n;
       if (n > 0 && config_.relative_attention && !plan.rel_by_length.count(n))
         plan.rel_by_length[n] = build_relative_positions(config_, n, hidden.device());
+    }
+    plan.index = torch::nonzero(real.flatten()).flatten();
   } else {
     // HF's pairwise mask m_i * m_j; skipped when nothing is padded (same result).
     if (!real.all().item<bool>())
@@ -436,12 +443,18 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
   std::vector<PositionProjections> positions(layers_.size());
   if (config_.relative_attention) positions = position_projections();
 
-  torch::Tensor x = hidden;
+  // Packed [T,D] <-> [B,L,D] with zeros at padding.
+  auto pack = [&](const torch::Tensor& t) { return t.reshape({batch * length, width}).index_select(0, plan.index); };
+  auto unpack = [&](const torch::Tensor& t) {
+    return torch::zeros({batch * length, width}, t.options()).index_copy_(0, plan.index, t).view({batch, length, width});
+  };
+  torch::Tensor x = packed ? pack(hidden) : hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->forward(x, plan, positions[i]);
-    if (i == 0 && conv) x = conv(hidden, x, real);
-    if (output_hidden_states) out.hidden_states.push_back(x);
+    if (i == 0 && conv) x = packed ? pack(conv(hidden, unpack(x), real)) : conv(hidden, x, real);
+    if (output_hidden_states) out.hidden_states.push_back(packed ? unpack(x) : x);
   }
+  if (packed) x = unpack(x);
   out.last_hidden_state = x;
   return out;
 }

@@ -72,18 +72,22 @@ RelativePositions build_relative_positions(const DebertaV2Config& config, int64_
 // wide [..., L, 2L-1] -> [..., L, L] with out[i,j] = wide[i, j-i+L-1] (a view).
 torch::Tensor rel_shift(const torch::Tensor& wide);
 
-// How one forward pass attends; built by the encoder, shared by its layers.
-// Batched: every row at the padded length under HF's pairwise mask (training,
-// autograd, or padding that is not all at the end). Per row (inference with
-// right padding): each (row, head) at the row's own length, spread over the
-// thread pool. A GEMM's rounding depends on its shape, so only the per-row
-// path makes a row's scores bit for bit those it gets alone; it also skips
-// the padding's work.
+// How one forward pass runs; built by the encoder, shared by its layers.
+// Batched: hidden states [B,L,D], every row attending at the padded length
+// under HF's pairwise mask (training, autograd, or padding that is not all at
+// the end). Packed (inference with right padding): only the real tokens,
+// [T,D] with row b at offsets[b] .. offsets[b] + lengths[b], so the linear
+// layers do no padding work, and attention runs per (row, head) at the row's
+// own length over the thread pool. A GEMM's rounding depends on its shape, so
+// only the packed path makes a row's scores bit for bit those it gets alone.
 struct AttentionPlan {
   torch::Tensor masked_out;      // batched: [B,1,L,L] true = masked (undefined: none)
   RelativePositions rel;         // batched: for the padded length
-  std::vector<int64_t> lengths;  // per row: each row's real length (empty: batched)
-  std::map<int64_t, RelativePositions> rel_by_length;  // per row: one per distinct length
+  std::vector<int64_t> lengths;  // packed: each row's real length (empty: batched)
+  std::vector<int64_t> offsets;  // packed: where each row starts
+  torch::Tensor index;           // packed: [T] flat positions in [B*L] of the real tokens
+  std::map<int64_t, RelativePositions> rel_by_length;  // packed: one per distinct length
+  bool packed() const { return !lengths.empty(); }
 };
 
 // One layer's projections of the relative-position table (undefined when the
@@ -114,7 +118,7 @@ TORCH_MODULE(DebertaV2Embeddings);
 class DisentangledSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit DisentangledSelfAttentionImpl(const DebertaV2Config& config);
-  // x [B,L,D]; pos: this layer's project_positions().
+  // x [B,L,D] (batched) or [T,D] (packed); pos: this layer's project_positions().
   torch::Tensor forward(const torch::Tensor& x, const AttentionPlan& plan, const PositionProjections& pos);
   // The table (rel_embeddings, normalised) through pos dropout and the
   // position projections; independent of the input.
@@ -132,6 +136,7 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& key_rows, const torch::Tensor& query_rows,
                        const torch::Tensor& masked_out);
+  // q, k, v packed [T,H*d] -> context [T,H*d].
   torch::Tensor attend_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const AttentionPlan& plan, const PositionProjections& pos);
 
