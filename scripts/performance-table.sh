@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates docs/performance.md (and the raw docs/performance.jsonl): texts/s of bench_classify on random weights
+# Regenerates docs/performance.md (and the raw docs/performance.jsonl; the
+# hand-written docs/performance-notes.md is appended): texts/s of bench_classify on random weights
 # of the published shapes (../shared/bench-models), for label counts, batch
 # sizes and dtypes, beside the anchors of the Python reference and ONNX
 # Runtime measured on the same kind of machine (2 cores, AVX-512 with BF16).
@@ -52,5 +53,7 @@ threads=$(jq -s '.[0].backend.torch_threads' "$raw")
   echo "| ONNX Runtime 1.30, fp32 | 16.1 | 16.0 | 63.0 |"
   echo
   echo "At K = 128 (L = 753), small B=8: reference fp32 0.77, ONNX Runtime 2.91 texts/s."
+  echo
+  cat docs/performance-notes.md  # the hand-written part: what changed, long inputs, serving
 } > docs/performance.md
 echo "performance-table: wrote docs/performance.md" >&2

@@ -483,5 +483,22 @@ TEST(DebertaV2Model, CachedPositionProjectionsFollowWeightUpdates) {
   EXPECT_TRUE(torch::allclose(second, uncached(), 1e-6, 1e-6));
 }
 
+// Past the table (2L-1 > 2*span) the scores are gathered from q.table instead
+// of shifted from the wide form: the same entries, the same values.
+TEST(DebertaV2RelativePositions, GatherPastTheTableEqualsTheWideShift) {
+  torch::manual_seed(3);
+  auto config = tiny_config();
+  const int64_t span = config.relative_span(), length = 3 * span;
+  auto rel = build_relative_positions(config, length, torch::kCPU);
+  ASSERT_TRUE(rel.c2p_index.defined());
+  EXPECT_FALSE(build_relative_positions(config, span, torch::kCPU).c2p_index.defined());
+  auto q = torch::randn({length, 4}, torch::kDouble), table = torch::randn({2 * span, 4}, torch::kDouble);
+  for (const auto& [rows, index] : {std::pair{rel.c2p_rows, rel.c2p_index}, {rel.p2c_rows, rel.p2c_index}}) {
+    auto shifted = rel_shift(torch::matmul(q, table.index_select(0, rows).t()));
+    auto gathered = torch::matmul(q, table.t()).gather(-1, index);
+    EXPECT_LT((shifted - gathered).abs().max().item<double>(), 1e-12);
+  }
+}
+
 }  // namespace
 }  // namespace gliclass::encoders

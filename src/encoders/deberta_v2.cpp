@@ -179,6 +179,12 @@ RelativePositions build_relative_positions(const DebertaV2Config& config, int64_
   RelativePositions rel;
   rel.c2p_rows = torch::clamp(bucket + span, 0, 2 * span - 1).to(device);
   rel.p2c_rows = torch::clamp(span - bucket, 0, 2 * span - 1).to(device);
+  if (2 * length - 1 > 2 * span) {
+    auto range = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
+    auto column = (range.unsqueeze(0) - range.unsqueeze(1) + (length - 1)).flatten();  // j - i + L - 1
+    rel.c2p_index = rel.c2p_rows.index_select(0, column).view({length, length});
+    rel.p2c_index = rel.p2c_rows.index_select(0, column).view({length, length});
+  }
   return rel;
 }
 
@@ -271,10 +277,19 @@ torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, con
   auto q = split_heads(query_proj(x));  // [B,H,L,d]
   auto k = split_heads(key_proj(x));
   auto v = split_heads(value_proj(x));
-  torch::Tensor key_rows, query_rows;
-  if (relative_attention_ && c2p_) key_rows = pos.key.index_select(1, plan.rel.c2p_rows);  // [H,2L-1,d]
-  if (relative_attention_ && p2c_) query_rows = pos.query.index_select(1, plan.rel.p2c_rows);
-  return merge_heads(attend(q, k, v, key_rows, query_rows, plan.masked_out));
+  return merge_heads(attend(q, k, v, tables(plan.rel, pos), plan.masked_out));
+}
+
+DisentangledSelfAttentionImpl::Tables DisentangledSelfAttentionImpl::tables(const RelativePositions& rel,
+                                                                           const PositionProjections& pos) const {
+  Tables t;
+  if (!relative_attention_) return t;
+  const bool gather = rel.c2p_index.defined();
+  if (c2p_) t.key = gather ? pos.key : pos.key.index_select(1, rel.c2p_rows);  // [H,2S,d] or [H,2L-1,d]
+  if (p2c_) t.query = gather ? pos.query : pos.query.index_select(1, rel.p2c_rows);
+  t.c2p_index = rel.c2p_index;
+  t.p2c_index = rel.p2c_index;
+  return t;
 }
 
 PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch::Tensor& rel_table) {
@@ -289,15 +304,21 @@ PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch
 // HF disentangled attention: scores = q.(k/s) + c2p/s + p2c/s with
 // c2p[i,j] = q_i . Kr[row(i-j)], p2c[i,j] = k_j . Qr[row(j-i)], s = scale_.
 torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
-                                                    const torch::Tensor& v, const torch::Tensor& key_rows,
-                                                    const torch::Tensor& query_rows,
+                                                    const torch::Tensor& v, const Tables& t,
                                                     const torch::Tensor& masked_out) {
   auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
   auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
+  // [..., L, columns] -> [..., L, L]: shift the wide form, or gather from the table's.
+  auto relative = [&](const torch::Tensor& s, const torch::Tensor& index) {
+    if (!index.defined()) return rel_shift(s);
+    auto sizes = s.sizes().vec();
+    sizes.back() = index.size(-1);
+    return s.gather(-1, index.expand(sizes));
+  };
   torch::Tensor bias;
-  if (key_rows.defined()) bias = rel_shift(torch::matmul(q, key_rows.transpose(-1, -2))) / scale;
-  if (query_rows.defined()) {
-    auto term = rel_shift(torch::matmul(k, query_rows.transpose(-1, -2))).transpose(-1, -2) / scale;
+  if (t.key.defined()) bias = relative(torch::matmul(q, t.key.transpose(-1, -2)), t.c2p_index) / scale;
+  if (t.query.defined()) {
+    auto term = relative(torch::matmul(k, t.query.transpose(-1, -2)), t.p2c_index).transpose(-1, -2) / scale;
     bias = bias.defined() ? bias + term : term;
   }
   if (bias.defined()) scores = scores + bias;
@@ -309,18 +330,10 @@ torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, cons
 torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,
                                                             const torch::Tensor& v, const AttentionPlan& plan,
                                                             const PositionProjections& pos) {
-  struct Rows {
-    torch::Tensor key, query;  // [H,2n-1,d]
-  };
-  std::map<int64_t, Rows> rows;  // by length; filled here, only read in the parallel loop
-  for (int64_t n : plan.lengths) {
-    if (n == 0 || rows.count(n)) continue;
-    Rows& r = rows[n];
-    if (!relative_attention_ || !(c2p_ || p2c_)) continue;
-    const RelativePositions& rel = plan.rel_by_length.at(n);
-    if (c2p_) r.key = pos.key.index_select(1, rel.c2p_rows);
-    if (p2c_) r.query = pos.query.index_select(1, rel.p2c_rows);
-  }
+  std::map<int64_t, Tables> by_length;  // filled here, only read in the parallel loop
+  for (int64_t n : plan.lengths)
+    if (n > 0 && !by_length.count(n))
+      by_length[n] = relative_attention_ ? tables(plan.rel_by_length.at(n), pos) : Tables{};
   auto out = torch::empty_like(q);
   const auto batch = static_cast<int64_t>(plan.lengths.size());
   for_each_row_and_head(batch, heads_, [&](int64_t b, int64_t h) {
@@ -328,10 +341,11 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     if (n == 0) return;
     // [n,d] with row stride H*d: the same layout as a row alone.
     auto pick = [&](const torch::Tensor& t) { return t.narrow(0, start, n).narrow(1, h * head_size_, head_size_); };
-    const Rows& r = rows.at(n);
-    auto context = attend(pick(q), pick(k), pick(v), r.key.defined() ? r.key.select(0, h) : torch::Tensor(),
-                          r.query.defined() ? r.query.select(0, h) : torch::Tensor(), {});
-    pick(out).copy_(context);
+    const Tables& all = by_length.at(n);
+    Tables t = all;  // this head's tables
+    if (all.key.defined()) t.key = all.key.select(0, h);
+    if (all.query.defined()) t.query = all.query.select(0, h);
+    pick(out).copy_(attend(pick(q), pick(k), pick(v), t, {}));
   });
   return out;
 }

@@ -63,9 +63,14 @@ struct DebertaV2Config {
 // relative scores are first computed "wide", [L, 2L-1], column m standing for
 // the offset delta = L-1-m (i - j for c2p, a - b for p2c); rel_shift() then
 // picks out[i,j] = wide[i, j-i+L-1], so no [L,L] index is ever gathered.
+// Past the table (2L-1 > 2*span rows: bucketed long inputs) that would do
+// more work than the table has rows, so the scores are taken against the
+// table itself, [L, 2*span], and gathered, as HF does:
+// out[i,j] = narrow[i, index[i,j]], index[i,j] = rows[j-i+L-1].
 struct RelativePositions {
   torch::Tensor c2p_rows;  // [2L-1]: rel table row of column m, clamp(bucket(delta) + span)
   torch::Tensor p2c_rows;  // [2L-1]: rel table row of column m, clamp(span - bucket(delta))
+  torch::Tensor c2p_index, p2c_index;  // [L,L] past the table, else undefined
 };
 RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
                                            const torch::Device& device);
@@ -130,11 +135,16 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
  private:
   torch::Tensor split_heads(const torch::Tensor& x) const;  // [...,L,H*d] -> [...,H,L,d]
   torch::Tensor merge_heads(const torch::Tensor& x) const;  // [B,H,L,d] -> [B,L,H*d]
-  // softmax((q.k + c2p + p2c) / scale, masked) v for q, k, v [..., L, d];
-  // key_rows / query_rows [..., 2L-1, d]: the position projections at each
-  // wide column (rel_shift), undefined when the term is off.
-  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                       const torch::Tensor& key_rows, const torch::Tensor& query_rows,
+  // The position side of one attention call: the position projections at
+  // each wide column ([..., 2L-1, d], then rel_shift) or, past the table, the
+  // projections themselves ([..., 2*span, d]) and the indices to gather.
+  struct Tables {
+    torch::Tensor key, query;  // undefined when the term is off
+    torch::Tensor c2p_index, p2c_index;
+  };
+  Tables tables(const RelativePositions& rel, const PositionProjections& pos) const;
+  // softmax((q.k + c2p + p2c) / scale, masked) v for q, k, v [..., L, d].
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const Tables& t,
                        const torch::Tensor& masked_out);
   // q, k, v packed [T,H*d] -> context [T,H*d].
   torch::Tensor attend_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
