@@ -92,6 +92,16 @@ class MappedFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Drops the whole pages inside [begin, end) from the process's resident
+  // set once their bytes are copied out (they stay in the page cache and
+  // fault back in if read again), so loading never holds the weights twice.
+  void release(const char* begin, const char* end) const {
+    static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
+    const uintptr_t last = reinterpret_cast<uintptr_t>(end) / page * page;
+    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  }
+
  private:
   const char* data_ = nullptr;
   size_t size_ = 0;
@@ -128,7 +138,10 @@ class SafetensorsFile final : public TensorFile {
     auto raw = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->stored == torch::kBool
                                                                       ? torch::kByte
                                                                       : e.dtype->stored));
-    if (e.end > e.begin) std::memcpy(raw.data_ptr(), data_ + e.begin, e.end - e.begin);
+    if (e.end > e.begin) {
+      std::memcpy(raw.data_ptr(), data_ + e.begin, e.end - e.begin);
+      map_.release(data_ + e.begin, data_ + e.end);
+    }
     if (e.dtype->stored == torch::kBool) return raw.ne(0).to(torch::kLong);
     if (torch::isFloatingType(e.dtype->stored))
       return e.dtype->stored == torch::kFloat ? raw : raw.to(torch::kFloat);
