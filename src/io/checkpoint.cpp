@@ -215,8 +215,7 @@ void load_weights(torch::nn::Module& module, const TensorFile& file, const LoadO
   }
 
   for (auto& [key, a] : plan) {
-    // copy_ converts to the target's dtype and device; reshape covers [] <-> [1].
-    a.target.copy_(file.get(a.checkpoint_name).reshape(a.target.sizes()));
+    file.read_into(a.checkpoint_name, a.target);  // converts the dtype; [] <-> [1] alike
   }
 }
 

@@ -22,6 +22,12 @@ class TensorFile {
   // The tensor as float32 (F16/BF16 converted), on CPU, owning its memory.
   // Integer and bool tensors come back as int64 (see io/safetensors.h).
   virtual torch::Tensor get(const std::string& name) const = 0;
+  // Copies the tensor into `target` (same number of elements; converted to
+  // its dtype): the safetensors reader copies float32 straight from the
+  // file's pages, with no temporary tensor.
+  virtual void read_into(const std::string& name, torch::Tensor& target) const {
+    target.copy_(get(name).reshape(target.sizes()));
+  }
   // The dtype get() returns for this tensor (kFloat or kLong), without reading it.
   virtual torch::ScalarType dtype(const std::string& name) const {
     return get(name).scalar_type();

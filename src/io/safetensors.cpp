@@ -132,6 +132,18 @@ class SafetensorsFile final : public TensorFile {
     return torch::isFloatingType(entry(name).dtype->stored) ? torch::kFloat : torch::kLong;
   }
 
+  void read_into(const std::string& name, torch::Tensor& target) const override {
+    const Entry& e = entry(name);
+    const bool direct = e.dtype->stored == target.scalar_type() && target.is_contiguous() && target.is_cpu() &&
+                        static_cast<size_t>(target.nbytes()) == e.end - e.begin;
+    if (!direct) return TensorFile::read_into(name, target);
+    if (e.end > e.begin) {
+      std::memcpy(target.data_ptr(), data_ + e.begin, e.end - e.begin);
+      map_.release(data_ + e.begin, data_ + e.end);
+    }
+    torch::autograd::impl::bump_version(target);  // as copy_ would: caches key on the version
+  }
+
   torch::Tensor get(const std::string& name) const override {
     const Entry& e = entry(name);
     // Copy out of the mapping first: the data section need not be aligned.
