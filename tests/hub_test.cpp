@@ -8,6 +8,7 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -206,30 +207,46 @@ TEST(HubId, DigestsMatchKnownValues) {
   EXPECT_EQ(io::git_blob_sha1_file(dir.path / "hello"), "ce013625030ba8dba906f756967f9e9ca394464a");
 }
 
-TEST(Hub, DownloadsIntoTheCacheThenWorksOfflineAndWithoutTheServer) {
-  GLICLASS_REQUIRE_GOLDEN();
-  const fs::path golden = gliclass::testing::golden_dir() / kCase;
-  FakeHub hub(golden);
-  TempDir home("hub-home");
-  HubEnv env(home.path, hub.endpoint());
+// A fake Hub serving the golden case and an empty HF_HOME pointed at it.
+class Hub : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GLICLASS_REQUIRE_GOLDEN();
+    golden_ = gliclass::testing::golden_dir() / kCase;
+    hub_ = std::make_unique<FakeHub>(golden_);
+    home_ = std::make_unique<TempDir>("hub");
+    env_ = std::make_unique<HubEnv>(home_->path, hub_->endpoint());
+  }
+  FakeHub& hub() { return *hub_; }
+  const fs::path& home() const { return home_->path; }
+  const fs::path& golden() const { return golden_; }
 
-  const auto expected = Classifier::load(golden.string()).classify(request());
+ private:
+  fs::path golden_;
+  std::unique_ptr<FakeHub> hub_;
+  std::unique_ptr<TempDir> home_;
+  std::unique_ptr<HubEnv> env_;
+};
+
+TEST_F(Hub, DownloadsIntoTheCacheThenWorksOfflineAndWithoutTheServer) {
+
+  const auto expected = Classifier::load(golden().string()).classify(request());
   const auto downloaded = Classifier::load(kRepo).classify(request());
   EXPECT_EQ(downloaded.logits, expected.logits);
 
   // The HF libraries' layout: refs, blobs named by ETag, relative snapshot links.
-  const fs::path repo = home.path / "hub" / "models--test-org--tiny";
+  const fs::path repo = home() / "hub" / "models--test-org--tiny";
   EXPECT_EQ(read_file(repo / "refs" / "main"), kCommit);
   const fs::path snapshot = repo / "snapshots" / kCommit;
   for (const char* name : {"config.json", "model.safetensors", "spm.model"}) {
     ASSERT_TRUE(fs::is_symlink(snapshot / name)) << name;
-    EXPECT_EQ(fs::read_symlink(snapshot / name), fs::path("../../blobs") / hub.file(name).etag) << name;
-    EXPECT_EQ(read_file(snapshot / name), hub.file(name).content) << name;
+    EXPECT_EQ(fs::read_symlink(snapshot / name), fs::path("../../blobs") / hub().file(name).etag) << name;
+    EXPECT_EQ(read_file(snapshot / name), hub().file(name).content) << name;
   }
-  EXPECT_EQ(hub.file("model.safetensors").etag.size(), 64u);  // sha256: the LFS path was taken
+  EXPECT_EQ(hub().file("model.safetensors").etag.size(), 64u);  // sha256: the LFS path was taken
 
   // Offline: from the cache alone, with the server gone.
-  hub.stop();
+  hub().stop();
   ::setenv("HF_HUB_OFFLINE", "1", 1);
   EXPECT_EQ(Classifier::load(kRepo).classify(request()).logits, expected.logits);
   EXPECT_TRUE(contains(load_error("test-org/other"), "HF_HUB_OFFLINE")) << load_error("test-org/other");
@@ -240,56 +257,43 @@ TEST(Hub, DownloadsIntoTheCacheThenWorksOfflineAndWithoutTheServer) {
   EXPECT_TRUE(contains(unreachable, "cannot reach")) << unreachable;
 }
 
-TEST(Hub, AnInterruptedDownloadResumes) {
-  GLICLASS_REQUIRE_GOLDEN();
-  const fs::path golden = gliclass::testing::golden_dir() / kCase;
-  FakeHub hub(golden);
-  TempDir home("hub-resume");
-  HubEnv env(home.path, hub.endpoint());
-  const std::string& weights = hub.file("model.safetensors").content;
+TEST_F(Hub, AnInterruptedDownloadResumes) {
+  const std::string& weights = hub().file("model.safetensors").content;
 
   // The connection drops halfway: the next attempt asks for the rest only.
-  hub.cut_transfers = 1;
+  hub().cut_transfers = 1;
   EXPECT_NO_THROW(Classifier::load(kRepo));
-  auto ranges = hub.ranges();
+  auto ranges = hub().ranges();
   ASSERT_EQ(ranges.size(), 2u);
   EXPECT_EQ(ranges[0], "");
   EXPECT_EQ(ranges[1], "bytes=" + std::to_string(weights.size() / 2) + "-");
 
   // A part left by an earlier run is continued, not started over.
   TempDir home2("hub-resume2");
-  HubEnv env2(home2.path, hub.endpoint());
+  HubEnv env2(home2.path, hub().endpoint());
   const fs::path blobs = home2.path / "hub" / "models--test-org--tiny" / "blobs";
   fs::create_directories(blobs);
-  std::ofstream(blobs / (hub.file("model.safetensors").etag + ".incomplete"), std::ios::binary) << weights.substr(0, 1000);
+  std::ofstream(blobs / (hub().file("model.safetensors").etag + ".incomplete"), std::ios::binary) << weights.substr(0, 1000);
   EXPECT_NO_THROW(Classifier::load(kRepo));
-  ranges = hub.ranges();
+  ranges = hub().ranges();
   EXPECT_EQ(ranges.back(), "bytes=1000-");
-  EXPECT_EQ(read_file(blobs / hub.file("model.safetensors").etag), weights);
+  EXPECT_EQ(read_file(blobs / hub().file("model.safetensors").etag), weights);
 }
 
-TEST(Hub, ACorruptedDownloadIsDetectedAndNotKept) {
-  GLICLASS_REQUIRE_GOLDEN();
-  FakeHub hub(gliclass::testing::golden_dir() / kCase);
-  TempDir home("hub-corrupt");
-  HubEnv env(home.path, hub.endpoint());
-  hub.corrupt = true;
+TEST_F(Hub, ACorruptedDownloadIsDetectedAndNotKept) {
+  hub().corrupt = true;
   const std::string error = load_error(kRepo);
   EXPECT_TRUE(contains(error, "corrupted")) << error;
   EXPECT_TRUE(contains(error, "model.safetensors")) << error;
-  const fs::path blob = home.path / "hub" / "models--test-org--tiny" / "blobs" / hub.file("model.safetensors").etag;
+  const fs::path blob = home() / "hub" / "models--test-org--tiny" / "blobs" / hub().file("model.safetensors").etag;
   EXPECT_FALSE(fs::exists(blob));
   EXPECT_FALSE(fs::exists(blob.string() + ".incomplete"));
   // Served correctly again, the next run succeeds.
-  hub.corrupt = false;
+  hub().corrupt = false;
   EXPECT_NO_THROW(Classifier::load(kRepo));
 }
 
-TEST(Hub, ErrorsSayWhatToDo) {
-  GLICLASS_REQUIRE_GOLDEN();
-  FakeHub hub(gliclass::testing::golden_dir() / kCase);
-  TempDir home("hub-errors");
-  HubEnv env(home.path, hub.endpoint());
+TEST_F(Hub, ErrorsSayWhatToDo) {
 
   std::string e = load_error("test-org/missing");
   EXPECT_TRUE(contains(e, "401") && contains(e, "no such model") && contains(e, "HF_TOKEN")) << e;

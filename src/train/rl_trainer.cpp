@@ -9,7 +9,6 @@
 
 #include "encoders/encoder.h"
 #include "gliclass/error.h"
-#include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -66,15 +65,6 @@ std::vector<RlExample> load_all(const RlOptions& o) {
   return out;
 }
 
-// Tensors of a safetensors file whose names start with `prefix`, prefix removed.
-std::vector<std::pair<std::string, torch::Tensor>> read_tensors(const fs::path& file, const std::string& prefix) {
-  auto f = io::open_safetensors(file);
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& name : f->names())
-    if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), f->get(name).clone());
-  return out;
-}
-
 // What else a resume needs: the sampling generator (actions and dropout draw
 // from LibTorch's default CPU generator) and the value model with its optimizer.
 void save_rl_state(const fs::path& file, const ValueModel& value, const AdamW* value_optimizer) {
@@ -92,7 +82,7 @@ void save_rl_state(const fs::path& file, const ValueModel& value, const AdamW* v
 }
 
 void restore_rl_state(const fs::path& file, ValueModel& value, AdamW* value_optimizer) {
-  auto generator_state = read_tensors(file, "generator");
+  auto generator_state = read_state_tensors(file, "generator");
   if (generator_state.size() != 1) throw ModelError("resume: " + file.string() + " lacks the generator state");
   auto generator = at::detail::getDefaultCPUGenerator();
   {
@@ -100,7 +90,7 @@ void restore_rl_state(const fs::path& file, ValueModel& value, AdamW* value_opti
     generator.set_state(generator_state[0].second.to(torch::kByte));  // the reader widens U8
   }
   if (!value) return;
-  auto saved = read_tensors(file, "value.");
+  auto saved = read_state_tensors(file, "value.");
   if (saved.empty()) throw ModelError("resume: " + file.string() + " has no value model (was --value-model off?)");
   auto params = value->named_parameters();
   torch::NoGradGuard no_grad;
@@ -109,7 +99,7 @@ void restore_rl_state(const fs::path& file, ValueModel& value, AdamW* value_opti
     if (!p || p->sizes() != t.sizes()) throw ModelError("resume: value model tensor '" + name + "' does not fit");
     p->copy_(t);
   }
-  value_optimizer->load_state(read_tensors(file, "value_optimizer."));
+  value_optimizer->load_state(read_state_tensors(file, "value_optimizer."));
 }
 
 }  // namespace
@@ -187,7 +177,7 @@ RlSummary run_rl_training(const RlOptions& o) {
     value_optimizer = std::make_unique<AdamW>(std::move(slots), adam);
   }
   if (resuming) {
-    optimizer.load_state(read_tensors(last / kOptimizerFile, ""));
+    optimizer.load_state(read_state_tensors(last / kOptimizerFile));
     restore_rl_state(last / kRlStateFile, value, value_optimizer.get());
   }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gliclass/error.h"
+#include "io/checkpoint.h"
 
 namespace gliclass::train {
 using json = nlohmann::json;
@@ -78,6 +79,15 @@ void check_compatible(const TrainState& saved, const TrainState& now) {
   same("number of data-parallel workers", saved.world_size, now.world_size);
   same("number of training examples", saved.train_examples, now.train_examples);
   same("total steps", saved.total_steps, now.total_steps);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> read_state_tensors(const std::filesystem::path& file,
+                                                                      const std::string& prefix) {
+  auto f = io::open_safetensors(file);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& name : f->names())
+    if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), f->get(name));
+  return out;
 }
 
 void truncate_metrics(const std::filesystem::path& file, int64_t step) {

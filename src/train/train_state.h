@@ -2,11 +2,14 @@
 // (trainer_state.json) and the optimizer's moments (optimizer.safetensors).
 #pragma once
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gliclass::train {
 
@@ -37,6 +40,11 @@ TrainState read_train_state(const std::filesystem::path& file);
 // InputError when a resumed run would not continue the saved one (another
 // seed, batch size, accumulation, worker count, data size or step budget).
 void check_compatible(const TrainState& saved, const TrainState& now);
+
+// The tensors of a saved state file (optimizer.safetensors, ...) whose
+// names start with `prefix`, prefix removed, in file order.
+std::vector<std::pair<std::string, torch::Tensor>> read_state_tensors(const std::filesystem::path& file,
+                                                                      const std::string& prefix = "");
 
 // Drops metrics.jsonl lines logged after `step` (they are redone on resume).
 void truncate_metrics(const std::filesystem::path& file, int64_t step);

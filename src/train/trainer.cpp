@@ -163,10 +163,7 @@ void Trainer::setup() {
     state_ = saved;
     model_ = load_model_to_train(last);
     optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
-    auto file = io::open_safetensors(last / kOptimizerFile);
-    std::vector<std::pair<std::string, torch::Tensor>> tensors;
-    for (const auto& name : file->names()) tensors.emplace_back(name, file->get(name));
-    optimizer_->load_state(tensors);
+    optimizer_->load_state(read_state_tensors(last / kOptimizerFile));
     if (main_) truncate_metrics(metrics_file_, state_.global_step);
     last_saved_step_ = state_.global_step;
     if (!o_.quiet)
