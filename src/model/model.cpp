@@ -3,6 +3,7 @@
 
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
+#include "model/decoder_kv.h"
 #include "model/uni_encoder.h"
 
 namespace gliclass::model {
@@ -19,8 +20,13 @@ ModelPtr build_uni_encoder(const io::GLiClassConfig& config, const io::TensorFil
   return make_uni_encoder(config, shapes);
 }
 
+ModelPtr build_decoder_kv(const io::GLiClassConfig& config, const io::TensorFile*) {
+  return make_decoder_kv(config);
+}
+
 const Architecture kArchitectures[] = {
     {"uni-encoder", build_uni_encoder},
+    {"decoder-kv", build_decoder_kv},
 };
 
 }  // namespace

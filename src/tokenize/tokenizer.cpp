@@ -23,6 +23,7 @@ const TokenizerFile kTokenizerFiles[] = {
     {"spm.model", &load_sentencepiece},
     {"spiece.model", &load_sentencepiece},
     {"vocab.txt", &load_wordpiece_vocab},  // slow BertTokenizer
+    {"vocab.json", &load_bpe_vocab_merges},  // slow Qwen2Tokenizer (with merges.txt)
 };
 
 }  // namespace
@@ -44,8 +45,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_dir(const fs::path& dir) {
     looked_for += looked_for.empty() ? f.name : std::string(", ") + f.name;
   }
   std::string found;
-  for (const char* other : {"vocab.json", "merges.txt", "sentencepiece.bpe.model",
-                            "tokenizer.model"}) {
+  for (const char* other : {"merges.txt", "sentencepiece.bpe.model", "tokenizer.model"}) {
     if (fs::exists(dir / other)) found += std::string(found.empty() ? "" : ", ") + other;
   }
   throw ModelError("tokenize: no supported tokenizer files in " + dir.string() +

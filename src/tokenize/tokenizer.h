@@ -34,8 +34,8 @@ class Tokenizer {
 
   // Loads whatever the directory ships: tokenizer.json first (like HF fast
   // tokenizers), else spm.model / spiece.model, else vocab.txt (BERT's slow
-  // WordPiece tokenizer). Throws ModelError naming the
-  // missing or broken file.
+  // WordPiece tokenizer), else vocab.json + merges.txt (Qwen2's slow BPE
+  // tokenizer). Throws ModelError naming the missing or broken file.
   static std::unique_ptr<Tokenizer> from_dir(const std::filesystem::path& dir);
 
   // Added tokens (<<LABEL>>, <<SEP>>, [MASK], ...) are split out first and map
@@ -68,5 +68,7 @@ class Tokenizer {
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::filesystem::path& dir);
 // spm.model / spiece.model (HF slow SentencePiece tokenizers) plus the config files.
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::filesystem::path& dir);
+// vocab.json + merges.txt (HF slow Qwen2Tokenizer) plus the config files.
+std::unique_ptr<Tokenizer> load_bpe_vocab_merges(const std::filesystem::path& dir);
 
 }  // namespace gliclass::tokenize

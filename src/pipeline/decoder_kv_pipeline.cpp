@@ -1,0 +1,131 @@
+#include "pipeline/decoder_kv_pipeline.h"
+
+#include <algorithm>
+
+#include "pipeline/decoder_kv_input.h"
+#include "pipeline/postprocess.h"
+#include "pipeline/rac.h"
+#include "pipeline/row_batches.h"
+#include "pipeline/validate.h"
+#include "pipeline/windows.h"
+#include "runtime/linear.h"
+
+namespace gliclass::pipeline {
+
+// One forward-pass row: one window of a text with one group of its labels.
+struct DecoderKVPipeline::Row {
+  size_t request = 0;
+  int adapter = 0;
+  size_t window = 0;
+  LabelGroup group;
+  FittedInput input;
+  std::vector<float> logits;
+};
+
+DecoderKVPipeline::DecoderKVPipeline(PipelineParts parts)
+    : tokenizer_(std::move(parts.tokenizer)),
+      model_(std::move(parts.model)),
+      options_(std::move(parts.options)),
+      adapters_(std::move(parts.adapters)) {
+  // The reference pads with pad, else eos, else 0; padding never reaches a
+  // real token here (rows run at their own length), so the side is moot.
+  pad_id_ = parts.config.pad_token_id.value_or(tokenizer_->pad_id());
+}
+
+void DecoderKVPipeline::run_rows(std::vector<Row>& rows) const {
+  std::vector<RowShape> shapes;
+  for (const auto& r : rows) shapes.push_back({r.adapter, r.input.ids.size()});
+  c10::InferenceMode inference;
+  for (const auto& batch : row_batches(shapes, static_cast<size_t>(std::max<int64_t>(1, options_.batch_size)),
+                                       static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens)))) {
+    const auto n = static_cast<int64_t>(batch.size());
+    const auto width = static_cast<int64_t>(rows[batch.front()].input.ids.size());
+    auto ids = torch::full({n, width}, pad_id_, torch::kLong);
+    auto mask = torch::zeros({n, width}, torch::kLong);
+    int64_t max_labels = 0;
+    for (int64_t b = 0; b < n; ++b) {
+      const auto& v = rows[batch[b]].input.ids;
+      const auto len = static_cast<int64_t>(v.size());
+      ids[b].narrow(0, 0, len).copy_(torch::tensor(v, torch::kLong));
+      mask[b].narrow(0, 0, len).fill_(1);
+      const LabelGroup& g = rows[batch[b]].group;
+      max_labels = std::max<int64_t>(max_labels, static_cast<int64_t>(g.end - g.begin));
+    }
+    runtime::AdapterScope adapter(rows[batch.front()].adapter);
+    model::ModelInput in;
+    in.input_ids = ids;
+    in.attention_mask = mask;
+    in.num_classes = max_labels;
+    torch::Tensor logits = model_->forward(in).logits.to(torch::kFloat).contiguous();
+    for (int64_t b = 0; b < n; ++b) {
+      Row& r = rows[batch[b]];
+      auto row = logits[b];
+      r.logits.resize(r.group.end - r.group.begin);
+      for (size_t k = 0; k < r.logits.size(); ++k) r.logits[k] = row[static_cast<int64_t>(k)].item<float>();
+    }
+  }
+}
+
+std::vector<ClassifyResult> DecoderKVPipeline::run(const std::vector<ClassifyRequest>& requests,
+                                                   const ClassifyOptions& options) const {
+  const auto max_length = static_cast<size_t>(options_.max_length);
+  struct Plan {
+    std::vector<std::string> labels, warnings;
+    std::vector<ByteRange> windows;
+    std::vector<LabelGroup> groups;
+    std::vector<std::vector<float>> window_logits;  // [window][label]
+    bool truncated = false;
+  };
+  std::vector<Plan> plans(requests.size());
+  std::vector<Row> rows;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& req = requests[i];
+    Plan& plan = plans[i];
+    plan.labels = dedupe_labels(req.labels, plan.warnings);
+    const std::string rac = format_rac_examples(req.rac_examples);
+    plan.windows = text_windows(*tokenizer_, req.text, options.chunking);
+    std::vector<std::vector<int64_t>> contexts;
+    for (const auto& w : plan.windows)
+      contexts.push_back(
+          tokenizer_->encode(decoder_kv_context(req.prompt, req.examples, req.text.substr(w.begin, w.end - w.begin) + rac)).ids);
+    size_t longest = 0;
+    for (const auto& c : contexts) longest = std::max(longest, c.size());
+    plan.groups = decoder_kv_label_groups(*tokenizer_, plan.labels, longest, max_length, options.labels_chunk_size);
+    plan.window_logits.assign(plan.windows.size(), std::vector<float>(plan.labels.size()));
+    for (const auto& g : plan.groups) {
+      std::vector<std::string> group(plan.labels.begin() + g.begin, plan.labels.begin() + g.end);
+      const auto label_ids = tokenizer_->encode(decoder_kv_labels(group)).ids;
+      for (size_t w = 0; w < plan.windows.size(); ++w) {
+        Row row;
+        row.request = i;
+        row.adapter = adapters_.count(req.adapter_id) ? adapters_.at(req.adapter_id) : 0;
+        row.window = w;
+        row.group = g;
+        row.input = fit_decoder_kv(contexts[w], label_ids, max_length);
+        rows.push_back(std::move(row));
+      }
+    }
+  }
+  run_rows(rows);
+  for (const auto& r : rows) {
+    Plan& plan = plans[r.request];
+    std::copy(r.logits.begin(), r.logits.end(), plan.window_logits[r.window].begin() + r.group.begin);
+    plan.truncated = plan.truncated || r.input.truncated;
+  }
+
+  std::vector<ClassifyResult> results;
+  results.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& req = requests[i];
+    Plan& plan = plans[i];
+    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
+                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
+    res.truncated = plan.truncated;
+    res.label_groups = plan.groups.size();
+    res.warnings = std::move(plan.warnings);
+    results.push_back(std::move(res));
+  }
+  return results;
+}
+
+}  // namespace gliclass::pipeline

@@ -1,0 +1,30 @@
+#include "pipeline/row_batches.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace gliclass::pipeline {
+
+std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, size_t batch_size,
+                                             size_t token_budget) {
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (rows[a].adapter != rows[b].adapter) return rows[a].adapter < rows[b].adapter;
+    return rows[a].length > rows[b].length;
+  });
+  batch_size = std::max<size_t>(1, batch_size);
+  std::vector<std::vector<size_t>> batches;
+  for (size_t start = 0; start < order.size();) {
+    size_t n = batch_size;
+    if (token_budget > 0) n = std::min(n, std::max<size_t>(1, token_budget / std::max<size_t>(1, rows[order[start]].length)));
+    size_t end = std::min(order.size(), start + n);
+    for (size_t i = start + 1; i < end; ++i)
+      if (rows[order[i]].adapter != rows[order[start]].adapter) end = i;
+    batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start), order.begin() + static_cast<std::ptrdiff_t>(end));
+    start = end;
+  }
+  return batches;
+}
+
+}  // namespace gliclass::pipeline
