@@ -74,7 +74,7 @@ void check_one_of(const std::string& key, const std::string& value,
 }  // namespace
 
 const std::vector<std::string>& known_architectures() {
-  static const std::vector<std::string> names = {"uni-encoder", "decoder-kv"};
+  static const std::vector<std::string> names = {"uni-encoder", "encoder-decoder", "encoder-decoder-cls", "decoder-kv"};
   return names;
 }
 

@@ -4,6 +4,7 @@
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
 #include "model/decoder_kv.h"
+#include "model/encoder_decoder.h"
 #include "model/uni_encoder.h"
 
 namespace gliclass::model {
@@ -24,8 +25,18 @@ ModelPtr build_decoder_kv(const io::GLiClassConfig& config, const io::TensorFile
   return make_decoder_kv(config);
 }
 
+ModelPtr build_encoder_decoder(const io::GLiClassConfig& config, const io::TensorFile* shapes) {
+  return make_encoder_decoder(config, shapes, /*labels_in_encoder=*/false);
+}
+
+ModelPtr build_encoder_decoder_cls(const io::GLiClassConfig& config, const io::TensorFile* shapes) {
+  return make_encoder_decoder(config, shapes, /*labels_in_encoder=*/true);
+}
+
 const Architecture kArchitectures[] = {
     {"uni-encoder", build_uni_encoder},
+    {"encoder-decoder", build_encoder_decoder},
+    {"encoder-decoder-cls", build_encoder_decoder_cls},
     {"decoder-kv", build_decoder_kv},
 };
 
