@@ -27,6 +27,8 @@ void EngineFlags::add_to(CLI::App& cmd, bool named_adapters) {
   cmd.add_option("--max-length", max_length, "Tokens per forward pass")
       ->check(CLI::Range(8, 1 << 20))
       ->capture_default_str();
+  cmd.add_option("--label-cache-mb", label_cache_mb, "Bi-encoders: MiB of label vectors kept for reuse (0 = none)")
+      ->capture_default_str();
 }
 
 ClassifierOptions EngineFlags::options() const {
@@ -35,6 +37,7 @@ ClassifierOptions EngineFlags::options() const {
   o.dtype = dtype_from_name(dtype);
   o.max_batch_tokens = max_batch_tokens;
   o.max_length = max_length;
+  o.label_cache_bytes = label_cache_mb << 20;
   for (const auto& spec : adapters) {
     if (merge_adapter) {
       o.merged_adapter = spec;

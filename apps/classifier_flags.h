@@ -15,6 +15,7 @@ struct EngineFlags {
   std::string dtype = "fp32";
   int64_t max_batch_tokens = ClassifierOptions{}.max_batch_tokens;
   int64_t max_length = ClassifierOptions{}.max_length;
+  size_t label_cache_mb = ClassifierOptions{}.label_cache_bytes >> 20;
   // classify/eval: one adapter DIR for every text (merged with merge_adapter);
   // serve: NAME=DIR, several, chosen per request by adapter_id.
   std::vector<std::string> adapters;

@@ -7,49 +7,24 @@
 #include <thread>
 
 #include "gliclass/gliclass.h"
+#include "golden_requests.h"
 #include "test_util.h"
 
 using namespace gliclass;
 using gliclass::testing::close;
+using gliclass::testing::golden_options;
+using gliclass::testing::label_set;
+using gliclass::testing::request_of;
 using gliclass::testing::golden_cases;
 using gliclass::testing::golden_dir;
 using gliclass::testing::read_json;
 
 namespace {
 
-ClassifyRequest request_of(const nlohmann::json& input) {
-  ClassifyRequest r;
-  r.text = input.at("text").get<std::string>();
-  r.labels = input.at("labels").get<std::vector<std::string>>();
-  if (input.contains("prompt") && input["prompt"].is_string()) r.prompt = input["prompt"].get<std::string>();
-  if (input.contains("examples") && input["examples"].is_array())
-    for (const auto& ex : input["examples"])
-      r.examples.push_back({ex.at("text").get<std::string>(), ex.at("labels").get<std::vector<std::string>>()});
-  return r;
-}
-
-std::set<std::string> label_set(const nlohmann::json& preds) {
-  std::set<std::string> out;
-  for (const auto& p : preds) out.insert(p.at("label").get<std::string>());
-  return out;
-}
-
-std::set<std::string> label_set(const std::vector<LabelScore>& preds) {
-  std::set<std::string> out;
-  for (const auto& p : preds) out.insert(p.label);
-  return out;
-}
-
 // Cases where the reference cut labels away (text first, too long): there we
 // keep every label on purpose (decisions.md), so logits differ.
 bool reference_cut_labels(const nlohmann::json& input) {
   return input.at("num_class_tokens").get<size_t>() < input.at("labels").size();
-}
-
-ClassifierOptions golden_options(const nlohmann::json& cases) {
-  ClassifierOptions o;
-  o.max_length = cases.at("pipeline").at("max_length").get<int64_t>();
-  return o;
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ TEST(TrainCheckpoint, SavedModelLoadsWithIdenticalLogitsAndReferenceNames) {
   EXPECT_GT(max_diff(read_all(out / "model.safetensors"), read_all(src / "model.safetensors")), 0.0);
 
   model->eval();
-  pipeline::UniEncoderPipeline in_memory(tokenizer, model, config, {});
+  pipeline::UniEncoderPipeline in_memory({{}, tokenizer, model, config, {}, {}});
   auto expected = in_memory.run(requests(), {});
   auto loaded = Classifier::load(out.string()).classify(requests());
   ASSERT_EQ(loaded.size(), expected.size());

@@ -98,6 +98,9 @@ struct ClassifierOptions {
   // A PEFT LoRA adapter directory merged into the weights at load
   // (W += s B A): every request runs with it.
   std::string merged_adapter;
+  // Bi-encoders: label vectors kept for reuse (least recently used dropped
+  // first), in bytes; 0 = encode every label every time.
+  size_t label_cache_bytes = size_t{64} << 20;
 };
 
 // Long texts: score overlapping windows and combine per label, instead of

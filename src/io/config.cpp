@@ -74,7 +74,8 @@ void check_one_of(const std::string& key, const std::string& value,
 }  // namespace
 
 const std::vector<std::string>& known_architectures() {
-  static const std::vector<std::string> names = {"uni-encoder", "encoder-decoder", "encoder-decoder-cls", "decoder-kv"};
+  static const std::vector<std::string> names = {"uni-encoder",     "bi-encoder",          "bi-encoder-fused",
+                                                 "encoder-decoder", "encoder-decoder-cls", "decoder-kv"};
   return names;
 }
 

@@ -3,6 +3,7 @@
 
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
+#include "model/bi_encoder.h"
 #include "model/decoder_kv.h"
 #include "model/encoder_decoder.h"
 #include "model/uni_encoder.h"
@@ -21,6 +22,10 @@ ModelPtr build_uni_encoder(const io::GLiClassConfig& config, const io::TensorFil
   return make_uni_encoder(config, shapes);
 }
 
+ModelPtr build_bi_encoder(const io::GLiClassConfig& config, const io::TensorFile* shapes) {
+  return make_bi_encoder(config, shapes);
+}
+
 ModelPtr build_decoder_kv(const io::GLiClassConfig& config, const io::TensorFile*) {
   return make_decoder_kv(config);
 }
@@ -37,6 +42,8 @@ const Architecture kArchitectures[] = {
     {"uni-encoder", build_uni_encoder},
     {"encoder-decoder", build_encoder_decoder},
     {"encoder-decoder-cls", build_encoder_decoder_cls},
+    {"bi-encoder", build_bi_encoder},
+    {"bi-encoder-fused", build_bi_encoder},
     {"decoder-kv", build_decoder_kv},
 };
 

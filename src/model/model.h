@@ -23,6 +23,13 @@ struct ModelInput {
   torch::Tensor attention_mask;  // [B,L] int64
   torch::Tensor token_type_ids;  // [B,L] int64, optional (BERT-style backbones)
   int64_t num_classes = 0;       // K: label slots to return (max labels in the batch)
+  // The second sequence of the two-tower architectures (reference.md §1):
+  // bi-encoder labels, one row per present label [N,Lc] (N = labels_mask.sum(),
+  // row-major over labels_mask); encoder-decoder's "<<LABEL>>l1..<<SEP>>prompt"
+  // [B,Lc]. Right padded.
+  torch::Tensor class_input_ids;
+  torch::Tensor class_attention_mask;
+  torch::Tensor labels_mask;  // [B,K] int64, 1 where row b has label k (bi-encoders)
 };
 
 struct ModelOutput {

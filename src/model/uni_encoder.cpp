@@ -1,6 +1,7 @@
 #include "model/uni_encoder.h"
 
 #include "gliclass/error.h"
+#include "model/heads.h"
 
 namespace gliclass::model {
 namespace {
@@ -14,43 +15,6 @@ int64_t encoder_vocab(const io::GLiClassConfig& config) {
     throw ModelError("uni-encoder: cannot resolve special token ids (expected vocab_size in "
                      "config or encoder_config, got none)");
   return it->get<int64_t>();
-}
-
-// Dimension `dim` of a checkpoint tensor, or `fallback` when absent.
-int64_t dim_of(const io::TensorFile* file, const std::string& name, size_t dim, int64_t fallback) {
-  if (file == nullptr || !file->contains(name)) return fallback;
-  auto shape = file->shape(name);
-  return shape.size() > dim ? shape[dim] : fallback;
-}
-
-// x / (||x||_2 + 1e-8) over the last dimension.
-torch::Tensor l2_normalize(const torch::Tensor& x) {
-  return x / (x.norm(2, -1, /*keepdim=*/true) + 1e-8);
-}
-
-// GLiClassPreTrainedModel._init_weights for the heads: Linear and Embedding
-// weights ~ N(0, std), biases 0, LSTM weights ~ N(0, std) with zero biases,
-// LayerNorm (1, 0). The backbone initialises itself.
-void init_heads(torch::nn::Module& model, double std) {
-  torch::NoGradGuard no_grad;
-  for (const auto& child : model.named_children()) {
-    if (child.key() == "encoder_model") continue;
-    for (const auto& m : child.value()->modules()) {
-      if (auto* lin = m->as<torch::nn::Linear>()) {
-        lin->weight.normal_(0.0, std);
-        if (lin->bias.defined()) lin->bias.zero_();
-      } else if (auto* emb = m->as<torch::nn::Embedding>()) {
-        emb->weight.normal_(0.0, std);
-      } else if (auto* rnn = m->as<torch::nn::LSTM>()) {
-        for (auto& p : rnn->named_parameters()) {
-          if (p.key().rfind("weight", 0) == 0)
-            p.value().normal_(0.0, std);
-          else
-            p.value().zero_();
-        }
-      }
-    }
-  }
 }
 
 }  // namespace
@@ -115,7 +79,7 @@ UniEncoderImpl::UniEncoderImpl(const io::GLiClassConfig& config, const io::Tenso
   }
   if (config.use_segment_embeddings)
     segment_embeddings = register_module("segment_embeddings", torch::nn::Embedding(3, d));
-  init_heads(*this, config.initializer_range);
+  init_heads(*this, config.initializer_range, {"encoder_model"});
 }
 
 torch::Tensor UniEncoderImpl::encode(const ModelInput& input, const torch::Tensor& lengths) {

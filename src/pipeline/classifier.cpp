@@ -9,7 +9,7 @@
 #include "model/adapters.h"
 #include "model/model.h"
 #include "pipeline/prompt.h"
-#include "pipeline/uni_encoder_pipeline.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/validate.h"
 #include "pipeline/windows.h"
 #include "runtime/allocator.h"
@@ -22,7 +22,7 @@ namespace gliclass {
 struct Classifier::Impl {
   io::GLiClassConfig config;
   ClassifierOptions options;
-  std::unique_ptr<pipeline::UniEncoderPipeline> pipeline;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
 };
 
 namespace {
@@ -80,8 +80,8 @@ Classifier Classifier::load(const std::string& model_or_id, const ClassifierOpti
     adapter_index[id] = index;
   }
   runtime::set_dtype(*model, options.dtype);
-  impl->pipeline = std::make_unique<pipeline::UniEncoderPipeline>(tokenizer, std::move(model), impl->config, options,
-                                                                  std::move(adapter_index));
+  impl->pipeline = pipeline::make_pipeline(
+      {dir, std::move(tokenizer), std::move(model), impl->config, options, std::move(adapter_index)});
   return Classifier(std::move(impl));
 }
 

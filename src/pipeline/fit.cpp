@@ -19,7 +19,10 @@ size_t count_tokens(const tokenize::Tokenizer& tok, const std::string& s) { retu
 FittedInput fit_uni_encoder(const tokenize::Tokenizer& tokenizer, const std::string& text,
                             const std::vector<std::string>& labels, const std::string& prompt,
                             const std::vector<Example>& examples, bool prompt_first, size_t max_length) {
-  const UniEncoderPrompt p = build_uni_encoder_prompt(text, labels, prompt, examples, prompt_first);
+  return fit_layout(tokenizer, build_uni_encoder_prompt(text, labels, prompt, examples, prompt_first), max_length);
+}
+
+FittedInput fit_layout(const tokenize::Tokenizer& tokenizer, const PromptLayout& p, size_t max_length) {
   const tokenize::Encoding enc = tokenizer.encode(p.str);
   const auto prefix = tokenizer.prefix_ids();
   const auto suffix = tokenizer.suffix_ids();

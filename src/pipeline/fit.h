@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gliclass/classifier.h"
+#include "pipeline/prompt.h"
 #include "tokenize/tokenizer.h"
 
 namespace gliclass::pipeline {
@@ -18,6 +19,11 @@ struct FittedInput {
   std::vector<int64_t> ids;
   bool truncated = false;
 };
+
+// Encodes `layout` with the tokenizer's special tokens, cutting text then
+// examples from their ends until it fits max_length (0 = no limit).
+// InputError if the labels block alone does not fit.
+FittedInput fit_layout(const tokenize::Tokenizer& tokenizer, const PromptLayout& layout, size_t max_length);
 
 // Encodes the uni-encoder prompt for these labels, cutting text then examples
 // from their ends until it fits. InputError if the labels block alone does not.

@@ -33,14 +33,12 @@ struct UniEncoderPipeline::Row {
   std::vector<float> logits;
 };
 
-UniEncoderPipeline::UniEncoderPipeline(std::shared_ptr<const tokenize::Tokenizer> tokenizer,
-                                       model::ModelPtr model, io::GLiClassConfig config,
-                                       ClassifierOptions options, std::map<std::string, int> adapters)
-    : tokenizer_(std::move(tokenizer)),
-      model_(std::move(model)),
-      config_(std::move(config)),
-      options_(std::move(options)),
-      adapters_(std::move(adapters)) {
+UniEncoderPipeline::UniEncoderPipeline(PipelineParts parts)
+    : tokenizer_(std::move(parts.tokenizer)),
+      model_(std::move(parts.model)),
+      config_(std::move(parts.config)),
+      options_(std::move(parts.options)),
+      adapters_(std::move(parts.adapters)) {
   pad_id_ = config_.pad_token_id.value_or(tokenizer_->pad_id());
 }
 

@@ -5,22 +5,16 @@
 #include <memory>
 #include <vector>
 
-#include "gliclass/classifier.h"
-#include "io/config.h"
-#include "model/model.h"
-#include "tokenize/tokenizer.h"
+#include "pipeline/pipeline.h"
 
 namespace gliclass::pipeline {
 
-class UniEncoderPipeline {
+class UniEncoderPipeline : public Pipeline {
  public:
-  // `adapters`: adapter id -> the index it was attached to the model under.
-  UniEncoderPipeline(std::shared_ptr<const tokenize::Tokenizer> tokenizer, model::ModelPtr model,
-                     io::GLiClassConfig config, ClassifierOptions options, std::map<std::string, int> adapters = {});
+  explicit UniEncoderPipeline(PipelineParts parts);
 
-  // Requests must have passed validate_request.
   std::vector<ClassifyResult> run(const std::vector<ClassifyRequest>& requests,
-                                  const ClassifyOptions& options) const;
+                                  const ClassifyOptions& options) const override;
 
  private:
   struct Plan;

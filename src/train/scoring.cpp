@@ -45,7 +45,7 @@ EvalReport evaluate_model(const model::ModelPtr& model, std::shared_ptr<const to
   ClassifierOptions copts;
   copts.max_length = static_cast<int64_t>(max_length);
   copts.batch_size = batch_size;
-  pipeline::UniEncoderPipeline pipe(std::move(tokenizer), model, config, copts);
+  pipeline::UniEncoderPipeline pipe({{}, std::move(tokenizer), model, config, copts, {}});
   ClassifyOptions opts;
   opts.type = single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
   if (!single_label) opts.threshold = static_cast<float>(threshold);

@@ -1,0 +1,200 @@
+#include "pipeline/bi_encoder_pipeline.h"
+
+#include <algorithm>
+#include <set>
+
+#include "gliclass/error.h"
+#include "io/hub.h"
+#include "pipeline/fit.h"
+#include "pipeline/postprocess.h"
+#include "pipeline/rac.h"
+#include "pipeline/validate.h"
+#include "pipeline/windows.h"
+#include "runtime/linear.h"
+
+namespace gliclass::pipeline {
+
+// One forward-pass row: one window of a text with all of its labels.
+struct BiEncoderPipeline::Row {
+  size_t request = 0;
+  size_t window = 0;
+  int adapter = 0;
+  FittedInput input;
+  std::vector<torch::Tensor> labels;  // one vector per label
+  std::vector<float> logits;
+};
+
+std::shared_ptr<const tokenize::Tokenizer> load_label_tokenizer(const std::filesystem::path& model_dir,
+                                                                const io::GLiClassConfig& config) {
+  const std::string& name = config.label_model_name;
+  if (name.empty())
+    throw ModelError(config.architecture_type + ": config.json has no label_model_name (the label tokenizer)");
+  const std::filesystem::path inside = model_dir / name;
+  if (std::filesystem::is_directory(inside)) return tokenize::Tokenizer::from_dir(inside);
+  return tokenize::Tokenizer::from_dir(io::resolve_model_dir(name));
+}
+
+BiEncoderPipeline::BiEncoderPipeline(PipelineParts parts)
+    : tokenizer_(std::move(parts.tokenizer)),
+      label_tokenizer_(load_label_tokenizer(parts.model_dir, parts.config)),
+      model_(std::dynamic_pointer_cast<model::BiEncoderImpl>(parts.model)),
+      config_(std::move(parts.config)),
+      options_(std::move(parts.options)),
+      adapters_(std::move(parts.adapters)),
+      cache_(std::make_unique<LabelCache>(options_.label_cache_bytes)) {
+  if (!model_) throw ModelError("pipeline: the bi-encoder pipeline needs a bi-encoder model");
+  pad_id_ = config_.pad_token_id.value_or(tokenizer_->pad_id());
+  label_pad_id_ = label_tokenizer_->pad_id();
+}
+
+std::vector<torch::Tensor> BiEncoderPipeline::label_vectors(const std::vector<std::string>& labels,
+                                                            int adapter) const {
+  std::vector<torch::Tensor> out(labels.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (auto hit = cache_->get(adapter, labels[i]))
+      out[i] = *hit;
+    else
+      missing.push_back(i);
+  }
+  std::vector<std::vector<int64_t>> ids(labels.size());
+  for (size_t i : missing)
+    ids[i] = label_tokenizer_->encode_with_special_tokens(labels[i], static_cast<size_t>(options_.max_length));
+  std::stable_sort(missing.begin(), missing.end(), [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
+
+  runtime::AdapterScope scope(adapter);
+  const auto batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
+  for (size_t start = 0; start < missing.size(); start += batch_size) {
+    const size_t end = std::min(missing.size(), start + batch_size);
+    const auto rows = static_cast<int64_t>(end - start);
+    const auto width = static_cast<int64_t>(ids[missing[start]].size());  // longest first
+    auto id_t = torch::full({rows, width}, label_pad_id_, torch::kLong);
+    auto mask_t = torch::zeros({rows, width}, torch::kLong);
+    for (int64_t r = 0; r < rows; ++r) {
+      const auto& v = ids[missing[start + static_cast<size_t>(r)]];
+      const auto n = static_cast<int64_t>(v.size());
+      id_t[r].narrow(0, 0, n).copy_(torch::tensor(v, torch::kLong));
+      mask_t[r].narrow(0, 0, n).fill_(1);
+    }
+    auto vectors = model_->encode_labels(id_t, mask_t);
+    for (int64_t r = 0; r < rows; ++r) {
+      const size_t i = missing[start + static_cast<size_t>(r)];
+      out[i] = vectors[r];
+      cache_->put(adapter, labels[i], vectors[r]);
+    }
+  }
+  return out;
+}
+
+void BiEncoderPipeline::forward(std::vector<Row*>& batch) const {
+  size_t max_len = 0, max_labels = 0;
+  for (const Row* r : batch) {
+    max_len = std::max(max_len, r->input.ids.size());
+    max_labels = std::max(max_labels, r->labels.size());
+  }
+  const auto rows = static_cast<int64_t>(batch.size());
+  auto ids = torch::full({rows, static_cast<int64_t>(max_len)}, pad_id_, torch::kLong);
+  auto mask = torch::zeros({rows, static_cast<int64_t>(max_len)}, torch::kLong);
+  auto labels_mask = torch::zeros({rows, static_cast<int64_t>(max_labels)}, torch::kLong);
+  std::vector<torch::Tensor> vectors;
+  for (int64_t b = 0; b < rows; ++b) {
+    const Row& r = *batch[b];
+    const auto n = static_cast<int64_t>(r.input.ids.size());
+    ids[b].narrow(0, 0, n).copy_(torch::tensor(r.input.ids, torch::kLong));
+    mask[b].narrow(0, 0, n).fill_(1);
+    labels_mask[b].narrow(0, 0, static_cast<int64_t>(r.labels.size())).fill_(1);
+    vectors.insert(vectors.end(), r.labels.begin(), r.labels.end());
+  }
+  model::ModelInput in;
+  in.input_ids = ids;
+  in.attention_mask = mask;
+  in.labels_mask = labels_mask;
+  in.num_classes = static_cast<int64_t>(max_labels);
+  auto logits = model_->score(in, torch::stack(vectors)).logits.to(torch::kFloat).contiguous();
+  auto la = logits.accessor<float, 2>();
+  for (int64_t b = 0; b < rows; ++b) {
+    Row* r = batch[b];
+    r->logits.resize(r->labels.size());
+    for (size_t k = 0; k < r->logits.size(); ++k) r->logits[k] = la[b][static_cast<int64_t>(k)];
+  }
+}
+
+std::vector<ClassifyResult> BiEncoderPipeline::run(const std::vector<ClassifyRequest>& requests,
+                                                   const ClassifyOptions& options) const {
+  c10::InferenceMode inference;
+  const auto max_length = static_cast<size_t>(options_.max_length);
+  struct Plan {
+    std::vector<std::string> labels;
+    std::vector<std::string> warnings;
+    std::vector<std::vector<float>> window_logits;
+    bool truncated = false;
+  };
+  std::vector<Plan> plans(requests.size());
+  std::vector<Row> rows;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& req = requests[i];
+    Plan& plan = plans[i];
+    plan.labels = dedupe_labels(req.labels, plan.warnings);
+    if (!model_->fused() && !req.examples.empty())
+      plan.warnings.push_back("examples are not used by bi-encoder models (only bi-encoder-fused reads them)");
+    const int adapter = adapters_.count(req.adapter_id) ? adapters_.at(req.adapter_id) : 0;
+    const auto vectors = label_vectors(plan.labels, adapter);
+    const std::string rac = format_rac_examples(req.rac_examples);
+    const auto windows = text_windows(*tokenizer_, req.text, options.chunking);
+    plan.window_logits.assign(windows.size(), {});
+    for (size_t w = 0; w < windows.size(); ++w) {
+      const std::string text = req.text.substr(windows[w].begin, windows[w].end - windows[w].begin) + rac;
+      Row row;
+      row.request = i;
+      row.window = w;
+      row.adapter = adapter;
+      row.labels = vectors;
+      row.input = fit_layout(*tokenizer_,
+                             model_->fused() ? build_fused_prompt(text, plan.labels.size(), req.prompt, req.examples,
+                                                                  config_.prompt_first)
+                                             : build_bi_encoder_text(text, req.prompt),
+                             max_length);
+      rows.push_back(std::move(row));
+    }
+  }
+
+  // Length-sorted batches, one adapter per batch (scores are batch-invariant).
+  std::vector<Row*> order;
+  for (auto& r : rows) order.push_back(&r);
+  std::stable_sort(order.begin(), order.end(), [](const Row* a, const Row* b) {
+    if (a->adapter != b->adapter) return a->adapter < b->adapter;
+    return a->input.ids.size() > b->input.ids.size();
+  });
+  const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
+  const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
+  for (size_t start = 0; start < order.size();) {
+    size_t n = batch_size;
+    if (token_budget > 0) n = std::min(n, std::max<size_t>(1, token_budget / order[start]->input.ids.size()));
+    size_t end = std::min(order.size(), start + n);
+    for (size_t i = start + 1; i < end; ++i)
+      if (order[i]->adapter != order[start]->adapter) end = i;
+    std::vector<Row*> batch(order.begin() + start, order.begin() + end);
+    runtime::AdapterScope adapter(order[start]->adapter);
+    forward(batch);
+    start = end;
+  }
+
+  std::vector<ClassifyResult> results;
+  results.reserve(requests.size());
+  for (auto& r : rows) {
+    plans[r.request].window_logits[r.window] = std::move(r.logits);
+    plans[r.request].truncated = plans[r.request].truncated || r.input.truncated;
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& req = requests[i];
+    Plan& plan = plans[i];
+    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
+                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
+    res.truncated = plan.truncated;
+    res.warnings = std::move(plan.warnings);
+    results.push_back(std::move(res));
+  }
+  return results;
+}
+
+}  // namespace gliclass::pipeline
