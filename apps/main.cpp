@@ -5,10 +5,10 @@
 
 #include "classify_command.h"
 #include "eval_command.h"
-#include "info_command.h"
 #include "init_command.h"
 #include "merge_adapter_command.h"
 #include "serve_command.h"
+#include "stream_command.h"
 #include "train_command.h"
 #include "train_rl_command.h"
 #include "gliclass/gliclass.h"
@@ -22,11 +22,11 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   gliclass::cli::add_classify_command(app, exit_code);
   gliclass::cli::add_serve_command(app, exit_code);
+  gliclass::cli::add_stream_command(app, exit_code);
   gliclass::cli::add_train_command(app, exit_code);
   gliclass::cli::add_train_rl_command(app, exit_code);
   gliclass::cli::add_eval_command(app, exit_code);
   gliclass::cli::add_init_command(app, exit_code);
-  gliclass::cli::add_info_command(app, exit_code);
   gliclass::cli::add_merge_adapter_command(app, exit_code);
   try {
     app.parse(argc, argv);

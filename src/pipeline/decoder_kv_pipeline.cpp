@@ -57,11 +57,11 @@ void DecoderKVPipeline::run_rows(std::vector<Row>& rows) const {
     in.attention_mask = mask;
     in.num_classes = max_labels;
     torch::Tensor logits = model_->forward(in).logits.to(torch::kFloat).contiguous();
+    auto la = logits.accessor<float, 2>();
     for (int64_t b = 0; b < n; ++b) {
       Row& r = rows[batch[b]];
-      auto row = logits[b];
       r.logits.resize(r.group.end - r.group.begin);
-      for (size_t k = 0; k < r.logits.size(); ++k) r.logits[k] = row[static_cast<int64_t>(k)].item<float>();
+      for (size_t k = 0; k < r.logits.size(); ++k) r.logits[k] = la[b][static_cast<int64_t>(k)];
     }
   }
 }
