@@ -5,6 +5,7 @@
 
 #include "classify_command.h"
 #include "eval_command.h"
+#include "info_command.h"
 #include "init_command.h"
 #include "merge_adapter_command.h"
 #include "serve_command.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   gliclass::cli::add_train_rl_command(app, exit_code);
   gliclass::cli::add_eval_command(app, exit_code);
   gliclass::cli::add_init_command(app, exit_code);
+  gliclass::cli::add_info_command(app, exit_code);
   gliclass::cli::add_merge_adapter_command(app, exit_code);
   try {
     app.parse(argc, argv);
