@@ -14,6 +14,8 @@
 
 #include "gliclass/classifier.h"
 #include "io/config.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "model/encoder_decoder.h"
 #include "model/model.h"
 #include "pipeline/encoder_decoder_inputs.h"
@@ -383,4 +385,26 @@ TEST(EncoderDecoderErrors, BadInputsAreClearErrors) {
   in.num_classes = 1;
   in.class_input_ids[0][1] = 603;  // past the embedding
   expect_input_error(in, "class_input_ids value out of range");
+}
+
+// Hugging Face T5 files may store the tied encoder/decoder embed_tokens
+// beside `shared`; they load (as copies of the same tensor) and score the same.
+TEST(EncoderDecoderLoading, TiedEmbeddingCopiesInTheFileAreAccepted) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const auto src = gt::golden_dir() / "t5_encdec_first_simple";
+  gt::TempDir tmp("t5_tied");
+  for (const auto& e : std::filesystem::directory_iterator(src))
+    if (e.is_regular_file()) std::filesystem::copy_file(e.path(), tmp.path / e.path().filename());
+  auto file = gliclass::io::open_safetensors(src / "model.safetensors");
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& name : file->names()) tensors.emplace_back(name, file->get(name));
+  const auto shared = file->get("model.encoder_decoder_model.shared.weight");
+  tensors.emplace_back("model.encoder_decoder_model.encoder.embed_tokens.weight", shared);
+  tensors.emplace_back("model.encoder_decoder_model.decoder.embed_tokens.weight", shared);
+  gliclass::io::save_safetensors(tmp.path / "model.safetensors", tensors, {{"format", "pt"}});
+
+  gliclass::ClassifyRequest r{"The battery died after two days.", {"positive", "negative", "support"}};
+  const auto expected = gliclass::Classifier::load(src.string()).classify(r);
+  const auto got = gliclass::Classifier::load(tmp.path.string()).classify(r);
+  EXPECT_EQ(got.logits, expected.logits);
 }

@@ -74,8 +74,10 @@ ModelPtr load_model(const std::filesystem::path& model_dir, const io::GLiClassCo
   auto model = make_model(config, file.get());
   io::LoadOptions options;
   options.prefix = "model.";
-  // GLiClassPreTrainedModel._keys_to_ignore_on_load_unexpected
-  options.ignore_unused = {"position_embeddings"};
+  // GLiClassPreTrainedModel._keys_to_ignore_on_load_unexpected, and T5's
+  // token embeddings where a file stores the tied copies of `shared` too.
+  options.ignore_unused = {"position_embeddings", "encoder_decoder_model.encoder.embed_tokens",
+                           "encoder_decoder_model.decoder.embed_tokens"};
   {
     torch::NoGradGuard no_grad;
     io::load_weights(*model, *file, options);
