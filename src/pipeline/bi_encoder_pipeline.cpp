@@ -1,13 +1,14 @@
 #include "pipeline/bi_encoder_pipeline.h"
 
 #include <algorithm>
-#include <set>
+#include <map>
 
 #include "gliclass/error.h"
 #include "io/hub.h"
 #include "pipeline/fit.h"
 #include "pipeline/postprocess.h"
 #include "pipeline/rac.h"
+#include "pipeline/row_batches.h"
 #include "pipeline/validate.h"
 #include "pipeline/windows.h"
 #include "runtime/linear.h"
@@ -130,15 +131,34 @@ std::vector<ClassifyResult> BiEncoderPipeline::run(const std::vector<ClassifyReq
     bool truncated = false;
   };
   std::vector<Plan> plans(requests.size());
-  std::vector<Row> rows;
+  std::vector<int> adapter_of(requests.size());
+  // Each distinct label of the call is encoded once (per adapter), then cached.
+  std::map<int, std::vector<std::string>> distinct;
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
     Plan& plan = plans[i];
     plan.labels = dedupe_labels(req.labels, plan.warnings);
     if (!model_->fused() && !req.examples.empty())
       plan.warnings.push_back("examples are not used by bi-encoder models (only bi-encoder-fused reads them)");
-    const int adapter = adapters_.count(req.adapter_id) ? adapters_.at(req.adapter_id) : 0;
-    const auto vectors = label_vectors(plan.labels, adapter);
+    adapter_of[i] = adapters_.count(req.adapter_id) ? adapters_.at(req.adapter_id) : 0;
+    auto& list = distinct[adapter_of[i]];
+    list.insert(list.end(), plan.labels.begin(), plan.labels.end());
+  }
+  std::map<int, std::map<std::string, torch::Tensor>> vector_of;
+  for (auto& [adapter, labels] : distinct) {
+    std::sort(labels.begin(), labels.end());
+    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+    const auto vectors = label_vectors(labels, adapter);
+    for (size_t k = 0; k < labels.size(); ++k) vector_of[adapter][labels[k]] = vectors[k];
+  }
+
+  std::vector<Row> rows;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& req = requests[i];
+    Plan& plan = plans[i];
+    const int adapter = adapter_of[i];
+    std::vector<torch::Tensor> vectors;
+    for (const auto& label : plan.labels) vectors.push_back(vector_of[adapter].at(label));
     const std::string rac = format_rac_examples(req.rac_examples);
     const auto windows = text_windows(*tokenizer_, req.text, options.chunking);
     plan.window_logits.assign(windows.size(), {});
@@ -158,25 +178,13 @@ std::vector<ClassifyResult> BiEncoderPipeline::run(const std::vector<ClassifyReq
     }
   }
 
-  // Length-sorted batches, one adapter per batch (scores are batch-invariant).
-  std::vector<Row*> order;
-  for (auto& r : rows) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(), [](const Row* a, const Row* b) {
-    if (a->adapter != b->adapter) return a->adapter < b->adapter;
-    return a->input.ids.size() > b->input.ids.size();
-  });
-  const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
-  const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
-  for (size_t start = 0; start < order.size();) {
-    size_t n = batch_size;
-    if (token_budget > 0) n = std::min(n, std::max<size_t>(1, token_budget / order[start]->input.ids.size()));
-    size_t end = std::min(order.size(), start + n);
-    for (size_t i = start + 1; i < end; ++i)
-      if (order[i]->adapter != order[start]->adapter) end = i;
-    std::vector<Row*> batch(order.begin() + start, order.begin() + end);
-    runtime::AdapterScope adapter(order[start]->adapter);
+  std::vector<RowShape> shapes;
+  for (const auto& r : rows) shapes.push_back({r.adapter, r.input.ids.size()});
+  for (const auto& indices : row_batches(shapes, options_)) {
+    std::vector<Row*> batch;
+    for (size_t i : indices) batch.push_back(&rows[i]);
+    runtime::AdapterScope adapter(batch.front()->adapter);
     forward(batch);
-    start = end;
   }
 
   std::vector<ClassifyResult> results;

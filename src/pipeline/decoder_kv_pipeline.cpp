@@ -36,8 +36,7 @@ void DecoderKVPipeline::run_rows(std::vector<Row>& rows) const {
   std::vector<RowShape> shapes;
   for (const auto& r : rows) shapes.push_back({r.adapter, r.input.ids.size()});
   c10::InferenceMode inference;
-  for (const auto& batch : row_batches(shapes, static_cast<size_t>(std::max<int64_t>(1, options_.batch_size)),
-                                       static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens)))) {
+  for (const auto& batch : row_batches(shapes, options_)) {
     const auto n = static_cast<int64_t>(batch.size());
     const auto width = static_cast<int64_t>(rows[batch.front()].input.ids.size());
     auto ids = torch::full({n, width}, pad_id_, torch::kLong);

@@ -4,6 +4,7 @@
 
 #include "pipeline/encoder_decoder_inputs.h"
 #include "pipeline/postprocess.h"
+#include "pipeline/row_batches.h"
 #include "pipeline/rac.h"
 #include "pipeline/validate.h"
 #include "pipeline/windows.h"
@@ -87,27 +88,14 @@ void EncoderDecoderPipeline::forward(const std::vector<Row*>& batch) const {
 }
 
 void EncoderDecoderPipeline::run_rows(std::vector<Row>& rows) const {
-  // Results do not depend on batch company (batch invariance): rows of one
-  // adapter and similar length share a pass to waste little on padding.
-  std::vector<Row*> order;
-  for (auto& r : rows) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(), [](const Row* a, const Row* b) {
-    if (a->adapter != b->adapter) return a->adapter < b->adapter;
-    return a->tokens() > b->tokens();
-  });
+  std::vector<RowShape> shapes;
+  for (const auto& r : rows) shapes.push_back({r.adapter, r.tokens()});
   c10::InferenceMode inference;
-  const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
-  const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
-  for (size_t start = 0; start < order.size();) {
-    size_t n = batch_size;
-    if (token_budget > 0)  // the batch's first row is its longest
-      n = std::min(n, std::max<size_t>(1, token_budget / order[start]->tokens()));
-    size_t end = std::min(order.size(), start + n);
-    for (size_t i = start + 1; i < end; ++i)
-      if (order[i]->adapter != order[start]->adapter) end = i;
-    runtime::AdapterScope adapter(order[start]->adapter);
-    forward(std::vector<Row*>(order.begin() + start, order.begin() + end));
-    start = end;
+  for (const auto& indices : row_batches(shapes, options_)) {
+    std::vector<Row*> batch;
+    for (size_t i : indices) batch.push_back(&rows[i]);
+    runtime::AdapterScope adapter(batch.front()->adapter);
+    forward(batch);
   }
   for (const auto& r : rows) {
     std::copy(r.logits.begin(), r.logits.end(), r.plan->window_logits[r.window].begin() + r.group.begin);

@@ -27,4 +27,9 @@ std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, 
   return batches;
 }
 
+std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, const ClassifierOptions& options) {
+  return row_batches(rows, static_cast<size_t>(std::max<int64_t>(1, options.batch_size)),
+                     static_cast<size_t>(std::max<int64_t>(0, options.max_batch_tokens)));
+}
+
 }  // namespace gliclass::pipeline

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "gliclass/classifier.h"
+
 namespace gliclass::pipeline {
 
 struct RowShape {
@@ -18,5 +20,8 @@ struct RowShape {
 // longest, row's length; a row longer than the budget goes alone).
 std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, size_t batch_size,
                                              size_t token_budget);
+
+// With options.batch_size and options.max_batch_tokens.
+std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, const ClassifierOptions& options);
 
 }  // namespace gliclass::pipeline

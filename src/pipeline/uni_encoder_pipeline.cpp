@@ -5,6 +5,7 @@
 #include "pipeline/fit.h"
 #include "pipeline/postprocess.h"
 #include "pipeline/rac.h"
+#include "pipeline/row_batches.h"
 #include "pipeline/validate.h"
 #include "pipeline/windows.h"
 #include "runtime/linear.h"
@@ -75,29 +76,14 @@ void UniEncoderPipeline::forward(std::vector<Row*>& batch) const {
 }
 
 void UniEncoderPipeline::run_rows(std::vector<Row>& rows, std::vector<Plan>& plans) const {
-  // Results do not depend on batch company (batch invariance), so rows of
-  // similar length are batched together to waste little on padding.
-  std::vector<Row*> order;
-  for (auto& r : rows) order.push_back(&r);
-  // Rows of one adapter are batched together, never with another's.
-  std::stable_sort(order.begin(), order.end(), [](const Row* a, const Row* b) {
-    if (a->adapter != b->adapter) return a->adapter < b->adapter;
-    return a->input.ids.size() > b->input.ids.size();
-  });
+  std::vector<RowShape> shapes;
+  for (const auto& r : rows) shapes.push_back({r.adapter, r.input.ids.size()});
   c10::InferenceMode inference;
-  const size_t batch_size = static_cast<size_t>(std::max<int64_t>(1, options_.batch_size));
-  const size_t token_budget = static_cast<size_t>(std::max<int64_t>(0, options_.max_batch_tokens));
-  for (size_t start = 0; start < order.size();) {
-    size_t n = batch_size;
-    if (token_budget > 0)  // the batch's first row is its longest
-      n = std::min(n, std::max<size_t>(1, token_budget / order[start]->input.ids.size()));
-    size_t end = std::min(order.size(), start + n);
-    for (size_t i = start + 1; i < end; ++i)
-      if (order[i]->adapter != order[start]->adapter) end = i;
-    std::vector<Row*> batch(order.begin() + start, order.begin() + end);
-    runtime::AdapterScope adapter(order[start]->adapter);
+  for (const auto& indices : row_batches(shapes, options_)) {
+    std::vector<Row*> batch;
+    for (size_t i : indices) batch.push_back(&rows[i]);
+    runtime::AdapterScope adapter(batch.front()->adapter);
     forward(batch);
-    start = end;
   }
   for (const auto& r : rows) {
     Plan& plan = plans[r.request];
