@@ -15,7 +15,7 @@ void add_info_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("info", "Describe a model: architecture, sizes, special tokens, tokenizer (JSON)");
   cmd->add_option("--model,-m", *model, "Model directory or Hub id (org/name[@revision])")->required();
   cmd->callback([model, &exit_code]() {
-    std::cout << pipeline::describe_model_dir(io::resolve_model_dir(*model)).dump(2) << std::endl;
+    std::cout << pipeline::describe_model_dir(io::resolve_model_dir(*model)).dump() << std::endl;
     exit_code = 0;
   });
 }

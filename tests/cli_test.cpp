@@ -28,14 +28,14 @@ struct RunResult {
   std::string raw;
 };
 
-// Runs the CLI with `args`, feeding `stdin_text`, and parses stdout as JSONL.
+// Runs `gliclass <command>`, feeding `stdin_text`, and parses stdout as JSONL.
 // `env` prefixes the command (e.g. "GLICLASS_MODEL=dir").
-RunResult run_cli(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
+RunResult run_gliclass(const std::string& command, const std::string& stdin_text = "", const std::string& env = "") {
   // One file per test: ctest runs tests in parallel processes.
   auto in_file = unique_temp_path("stdin.txt");
   std::ofstream(in_file, std::ios::binary) << stdin_text;
-  const std::string cmd = "env -u GLICLASS_MODEL " + env + " " + std::string(GLICLASS_CLI_PATH) + " classify " +
-                          args + " < " + in_file.string() + " 2>/dev/null";
+  const std::string cmd = "env -u GLICLASS_MODEL " + env + " " + std::string(GLICLASS_CLI_PATH) + " " + command +
+                          " < " + in_file.string() + " 2>/dev/null";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -50,6 +50,11 @@ RunResult run_cli(const std::string& args, const std::string& stdin_text = "", c
   while (std::getline(lines, line))
     if (!line.empty()) r.lines.push_back(nlohmann::json::parse(line));
   return r;
+}
+
+// `gliclass classify <args>`.
+RunResult run_cli(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
+  return run_gliclass("classify " + args, stdin_text, env);
 }
 
 std::string model_arg() { return "--model " + (golden_dir() / "deberta_first_simple_pf").string(); }
@@ -176,4 +181,28 @@ TEST(Cli, MissingModelIsAnErrorExit) {
   auto r = run_cli("--model /nonexistent --labels a 'text'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(r.lines.empty());
+}
+
+TEST(Cli, InfoDescribesEveryArchitecture) {
+  GLICLASS_REQUIRE_GOLDEN();
+  size_t described = 0;
+  for (const auto& name : gliclass::testing::golden_cases("", "")) {
+    const auto dir = golden_dir() / name;
+    const auto config = gliclass::testing::read_json(dir / "config.json");
+    auto r = run_gliclass("info --model " + dir.string());
+    ASSERT_EQ(r.exit_code, 0) << name;
+    ASSERT_EQ(r.lines.size(), 1u) << name;
+    const auto& info = r.lines[0];
+    EXPECT_EQ(info.at("architecture_type"), config.at("architecture_type")) << name;
+    EXPECT_GT(info.at("parameters").get<int64_t>(), 0) << name;
+    EXPECT_TRUE(info.at("backbone").at("hidden_size").is_number()) << name;
+    EXPECT_NE(info.at("tokenizer").at("kind"), "none") << name;
+    if (config.at("architecture_type") != "bi-encoder")
+      EXPECT_EQ(info.at("tokenizer").at("special_token_ids").at("<<LABEL>>"), config.at("class_token_index")) << name;
+    if (config.value("label_model_config", nlohmann::json()).is_object()) EXPECT_TRUE(info.contains("label_tokenizer")) << name;
+    ++described;
+  }
+  EXPECT_GT(described, 0u);
+  auto missing = run_gliclass("info --model /nonexistent");
+  EXPECT_EQ(missing.exit_code, 1);
 }
