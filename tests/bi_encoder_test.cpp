@@ -12,6 +12,7 @@
 
 #include "gliclass/gliclass.h"
 #include "golden_requests.h"
+#include "golden_tensors.h"
 #include "io/config.h"
 #include "model/bi_encoder.h"
 #include "pipeline/bi_encoder_pipeline.h"
@@ -30,23 +31,9 @@ std::vector<std::string> bi_encoder_cases() {
   return names;
 }
 
-torch::Tensor long_rows(const json& rows) {
-  std::vector<torch::Tensor> out;
-  for (const auto& r : rows) out.push_back(torch::tensor(r.get<std::vector<int64_t>>(), torch::kLong));
-  return torch::stack(out);
-}
-
-double max_diff(const torch::Tensor& a, const json& expected) {
-  std::vector<float> flat;
-  std::function<void(const json&)> walk = [&](const json& v) {
-    if (!v.is_array()) return flat.push_back(v.get<float>());
-    for (const auto& x : v) walk(x);
-  };
-  walk(expected);
-  auto b = torch::tensor(flat);
-  EXPECT_EQ(a.numel(), b.numel());
-  if (a.numel() != b.numel()) return 1e9;
-  return (a.to(torch::kFloat).reshape(-1) - b).abs().max().item<double>();
+// Largest |got - want| over all elements (same count, any shapes).
+double diff(const torch::Tensor& got, const json& want) {
+  return gt::max_abs_diff(got.reshape(-1), gt::json_tensor(want).reshape(-1));
 }
 
 struct Loaded {
@@ -111,25 +98,25 @@ TEST(BiEncoderParity, ModelLogitsAndEmbeddingsMatchTheReference) {
       model::ModelInput in;
       in.input_ids = torch::tensor(input.at("input_ids").get<std::vector<int64_t>>(), torch::kLong).unsqueeze(0);
       in.attention_mask = torch::ones_like(in.input_ids);
-      in.class_input_ids = long_rows(input.at("class_input_ids"));
-      in.class_attention_mask = long_rows(input.at("class_attention_mask"));
+      in.class_input_ids = gt::ids_tensor(input.at("class_input_ids"));
+      in.class_attention_mask = gt::ids_tensor(input.at("class_attention_mask"));
       in.labels_mask = torch::tensor(input.at("labels_mask").get<std::vector<int64_t>>(), torch::kLong).unsqueeze(0);
       in.num_classes = in.labels_mask.size(1);
       const auto out = l.model->forward(in);
-      const double d = max_diff(out.logits, input.at("logits"));
+      const double d = diff(out.logits, input.at("logits"));
       EXPECT_LE(d, 1e-4) << id;
       if (!input.at("text_embedding").is_null()) {  // stored for the first inputs only
-        EXPECT_LE(max_diff(out.text_embeddings, input.at("text_embedding")), 1e-4) << id;
-        EXPECT_LE(max_diff(out.class_embeddings, input.at("class_embeddings")), 1e-4) << id;
+        EXPECT_LE(diff(out.text_embeddings, input.at("text_embedding")), 1e-4) << id;
+        EXPECT_LE(diff(out.class_embeddings, input.at("class_embeddings")), 1e-4) << id;
       }
       worst = std::max(worst, d);
     }
     // The reference's own padded batch (shared labels, one padded label batch).
     const auto& batch = cases.at("batch");
     model::ModelInput in;
-    in.input_ids = long_rows(batch.at("input_ids"));
-    in.attention_mask = long_rows(batch.at("attention_mask"));
-    in.labels_mask = long_rows(batch.at("labels_mask"));
+    in.input_ids = gt::ids_tensor(batch.at("input_ids"));
+    in.attention_mask = gt::ids_tensor(batch.at("attention_mask"));
+    in.labels_mask = gt::ids_tensor(batch.at("labels_mask"));
     in.num_classes = in.labels_mask.size(1);
     // class_input_ids is [B,K,Lc] there; the model takes the labels_mask rows.
     json ids = json::array(), mask = json::array();
@@ -139,9 +126,9 @@ TEST(BiEncoderParity, ModelLogitsAndEmbeddingsMatchTheReference) {
           ids.push_back(batch.at("class_input_ids")[b][k]);
           mask.push_back(batch.at("class_attention_mask")[b][k]);
         }
-    in.class_input_ids = long_rows(ids);
-    in.class_attention_mask = long_rows(mask);
-    const double d = max_diff(l.model->forward(in).logits, batch.at("logits"));
+    in.class_input_ids = gt::ids_tensor(ids);
+    in.class_attention_mask = gt::ids_tensor(mask);
+    const double d = diff(l.model->forward(in).logits, batch.at("logits"));
     EXPECT_LE(d, 1e-4) << name << " batch";
     std::cout << "[bi-encoder] " << name << " max |dlogit| alone " << worst << ", batch " << d << "\n";
   }

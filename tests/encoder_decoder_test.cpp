@@ -20,10 +20,15 @@
 #include "model/model.h"
 #include "pipeline/encoder_decoder_inputs.h"
 #include "pipeline/fit.h"
+#include "golden_requests.h"
+#include "golden_tensors.h"
 #include "test_util.h"
 #include "tokenize/tokenizer.h"
 
 namespace gt = gliclass::testing;
+using gt::compare_json;
+using gt::Diff;
+using gt::request_of;
 namespace gm = gliclass::model;
 using nlohmann::json;
 
@@ -93,42 +98,6 @@ gm::ModelOutput run_alone(gm::GLiClassModelImpl& model, const json& item, int64_
   auto ids = torch::tensor(item.at("input_ids").get<std::vector<int64_t>>(), torch::kLong).unsqueeze(0);
   auto cls = torch::tensor(item.at("class_input_ids").get<std::vector<int64_t>>(), torch::kLong).unsqueeze(0);
   return run(model, ids, torch::ones_like(ids), cls, torch::ones_like(cls), k);
-}
-
-// Largest |a-b| and the count failing gt::close(tol).
-struct Diff {
-  double max_abs = 0;
-  int failures = 0;
-  void add(double got, double want, double tol) {
-    max_abs = std::max(max_abs, std::abs(got - want));
-    if (!gt::close(got, want, tol)) ++failures;
-  }
-};
-
-void compare_json(const json& want, const torch::Tensor& got, double tol, Diff& d) {
-  std::vector<double> flat;
-  std::function<void(const json&)> walk = [&](const json& j) {
-    if (j.is_array())
-      for (const auto& e : j) walk(e);
-    else
-      flat.push_back(j.get<double>());
-  };
-  walk(want);
-  auto g = got.contiguous().to(torch::kDouble).view(-1);
-  ASSERT_EQ(static_cast<int64_t>(flat.size()), g.numel());
-  auto acc = g.accessor<double, 1>();
-  for (size_t i = 0; i < flat.size(); ++i) d.add(acc[i], flat[i], tol);
-}
-
-gliclass::ClassifyRequest request_of(const json& item) {
-  gliclass::ClassifyRequest r;
-  r.text = item.at("text").get<std::string>();
-  r.labels = item.at("labels").get<std::vector<std::string>>();
-  if (item.at("prompt").is_string()) r.prompt = item.at("prompt").get<std::string>();
-  if (item.at("examples").is_array())
-    for (const auto& ex : item.at("examples"))
-      r.examples.push_back({ex.at("text").get<std::string>(), ex.at("labels").get<std::vector<std::string>>()});
-  return r;
 }
 
 bool reference_failed(const json& item) { return item.contains("pipeline_error") && !item.at("pipeline_error").is_null(); }

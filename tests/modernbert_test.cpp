@@ -18,6 +18,7 @@
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "model/model.h"
+#include "golden_tensors.h"
 #include "test_util.h"
 
 namespace gliclass::encoders {
@@ -25,27 +26,11 @@ namespace {
 
 using nlohmann::json;
 namespace gt = gliclass::testing;
+using gt::ids_tensor;
+using gt::json_tensor;
+using gt::max_abs_diff;
 
 const char* const kPrefix = "model.encoder_model.";
-
-torch::Tensor ids_tensor(const json& ids) {
-  return torch::tensor(ids.get<std::vector<int64_t>>(), torch::kLong).unsqueeze(0);
-}
-
-// A nested JSON array of numbers as a float tensor (shape from the nesting).
-torch::Tensor json_tensor(const json& j) {
-  std::vector<int64_t> shape;
-  for (const json* p = &j; p->is_array(); p = &(*p)[0]) shape.push_back(static_cast<int64_t>(p->size()));
-  std::vector<float> flat;
-  std::function<void(const json&)> walk = [&](const json& v) {
-    if (!v.is_array()) return flat.push_back(v.get<float>());
-    for (const auto& x : v) walk(x);
-  };
-  walk(j);
-  return torch::tensor(flat).reshape(shape);
-}
-
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 std::vector<std::string> modernbert_cases() { return gt::golden_cases("", "modernbert"); }
 

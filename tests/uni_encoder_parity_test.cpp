@@ -14,9 +14,12 @@
 
 #include "io/config.h"
 #include "model/model.h"
+#include "golden_tensors.h"
 #include "test_util.h"
 
 namespace gt = gliclass::testing;
+using gt::compare_json;
+using gt::Diff;
 namespace gm = gliclass::model;
 using nlohmann::json;
 
@@ -97,34 +100,6 @@ torch::Tensor run(gm::GLiClassModelImpl& model, const torch::Tensor& ids, const 
   auto o = model.forward(in);
   if (out) *out = o;
   return o.logits;
-}
-
-// Largest |a-b| over a stored json array (any nesting) and a tensor of the same
-// numel; counts elements failing gt::close(tol).
-struct Diff {
-  double max_abs = 0;
-  int failures = 0;
-  int count = 0;
-  void add(double got, double want, double tol) {
-    ++count;
-    max_abs = std::max(max_abs, std::abs(got - want));
-    if (!gt::close(got, want, tol)) ++failures;
-  }
-};
-
-void compare_json(const json& want, const torch::Tensor& got, double tol, Diff& d) {
-  std::vector<double> flat;
-  std::function<void(const json&)> walk = [&](const json& j) {
-    if (j.is_array())
-      for (const auto& e : j) walk(e);
-    else
-      flat.push_back(j.get<double>());
-  };
-  walk(want);
-  auto g = got.contiguous().to(torch::kDouble).view(-1);
-  ASSERT_EQ(static_cast<int64_t>(flat.size()), g.numel());
-  auto acc = g.accessor<double, 1>();
-  for (size_t i = 0; i < flat.size(); ++i) d.add(acc[i], flat[i], tol);
 }
 
 struct Case {

@@ -6,7 +6,7 @@
 #include "gliclass/error.h"
 #include "io/hub.h"
 #include "pipeline/fit.h"
-#include "pipeline/postprocess.h"
+#include "pipeline/request_plan.h"
 #include "pipeline/rac.h"
 #include "pipeline/row_batches.h"
 #include "pipeline/validate.h"
@@ -124,19 +124,13 @@ std::vector<ClassifyResult> BiEncoderPipeline::run(const std::vector<ClassifyReq
                                                    const ClassifyOptions& options) const {
   c10::InferenceMode inference;
   const auto max_length = static_cast<size_t>(options_.max_length);
-  struct Plan {
-    std::vector<std::string> labels;
-    std::vector<std::string> warnings;
-    std::vector<std::vector<float>> window_logits;
-    bool truncated = false;
-  };
-  std::vector<Plan> plans(requests.size());
+  std::vector<RequestPlan> plans(requests.size());
   std::vector<int> adapter_of(requests.size());
   // Each distinct label of the call is encoded once (per adapter), then cached.
   std::map<int, std::vector<std::string>> distinct;
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    Plan& plan = plans[i];
+    RequestPlan& plan = plans[i];
     plan.labels = dedupe_labels(req.labels, plan.warnings);
     if (!model_->fused() && !req.examples.empty())
       plan.warnings.push_back("examples are not used by bi-encoder models (only bi-encoder-fused reads them)");
@@ -155,7 +149,7 @@ std::vector<ClassifyResult> BiEncoderPipeline::run(const std::vector<ClassifyReq
   std::vector<Row> rows;
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    Plan& plan = plans[i];
+    RequestPlan& plan = plans[i];
     const int adapter = adapter_of[i];
     std::vector<torch::Tensor> vectors;
     for (const auto& label : plan.labels) vectors.push_back(vector_of[adapter].at(label));
@@ -187,22 +181,11 @@ std::vector<ClassifyResult> BiEncoderPipeline::run(const std::vector<ClassifyReq
     forward(batch);
   }
 
-  std::vector<ClassifyResult> results;
-  results.reserve(requests.size());
   for (auto& r : rows) {
     plans[r.request].window_logits[r.window] = std::move(r.logits);
     plans[r.request].truncated = plans[r.request].truncated || r.input.truncated;
   }
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const auto& req = requests[i];
-    Plan& plan = plans[i];
-    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
-                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
-    res.truncated = plan.truncated;
-    res.warnings = std::move(plan.warnings);
-    results.push_back(std::move(res));
-  }
-  return results;
+  return make_results(plans, requests, options);
 }
 
 }  // namespace gliclass::pipeline

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "pipeline/decoder_kv_input.h"
-#include "pipeline/postprocess.h"
+#include "pipeline/request_plan.h"
 #include "pipeline/rac.h"
 #include "pipeline/row_batches.h"
 #include "pipeline/validate.h"
@@ -68,18 +68,11 @@ void DecoderKVPipeline::run_rows(std::vector<Row>& rows) const {
 std::vector<ClassifyResult> DecoderKVPipeline::run(const std::vector<ClassifyRequest>& requests,
                                                    const ClassifyOptions& options) const {
   const auto max_length = static_cast<size_t>(options_.max_length);
-  struct Plan {
-    std::vector<std::string> labels, warnings;
-    std::vector<ByteRange> windows;
-    std::vector<LabelGroup> groups;
-    std::vector<std::vector<float>> window_logits;  // [window][label]
-    bool truncated = false;
-  };
-  std::vector<Plan> plans(requests.size());
+  std::vector<RequestPlan> plans(requests.size());
   std::vector<Row> rows;
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    Plan& plan = plans[i];
+    RequestPlan& plan = plans[i];
     plan.labels = dedupe_labels(req.labels, plan.warnings);
     const std::string rac = format_rac_examples(req.rac_examples);
     plan.windows = text_windows(*tokenizer_, req.text, options.chunking);
@@ -107,24 +100,12 @@ std::vector<ClassifyResult> DecoderKVPipeline::run(const std::vector<ClassifyReq
   }
   run_rows(rows);
   for (const auto& r : rows) {
-    Plan& plan = plans[r.request];
+    RequestPlan& plan = plans[r.request];
     std::copy(r.logits.begin(), r.logits.end(), plan.window_logits[r.window].begin() + r.group.begin);
     plan.truncated = plan.truncated || r.input.truncated;
   }
 
-  std::vector<ClassifyResult> results;
-  results.reserve(requests.size());
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const auto& req = requests[i];
-    Plan& plan = plans[i];
-    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
-                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
-    res.truncated = plan.truncated;
-    res.label_groups = plan.groups.size();
-    res.warnings = std::move(plan.warnings);
-    results.push_back(std::move(res));
-  }
-  return results;
+  return make_results(plans, requests, options);
 }
 
 }  // namespace gliclass::pipeline

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "pipeline/encoder_decoder_inputs.h"
-#include "pipeline/postprocess.h"
+#include "pipeline/request_plan.h"
 #include "pipeline/row_batches.h"
 #include "pipeline/rac.h"
 #include "pipeline/validate.h"
@@ -15,14 +15,6 @@ namespace {
 
 // What one request becomes: its windows x label groups, and the logits
 // gathered per window.
-struct Plan {
-  std::vector<std::string> labels;  // deduplicated
-  std::vector<std::string> warnings;
-  std::vector<ByteRange> windows;
-  std::vector<LabelGroup> groups;
-  std::vector<std::vector<float>> window_logits;  // [window][label]
-  bool truncated = false;
-};
 
 // Right-padded [B,L] ids and mask of one side of a batch.
 std::pair<torch::Tensor, torch::Tensor> padded(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad_id) {
@@ -47,7 +39,7 @@ std::pair<torch::Tensor, torch::Tensor> padded(const std::vector<const std::vect
 
 // One forward-pass row: one window of a text with one group of its labels.
 struct EncoderDecoderPipeline::Row {
-  Plan* plan = nullptr;
+  RequestPlan* plan = nullptr;
   int adapter = 0;  // runtime::AdapterScope id
   size_t window = 0;
   LabelGroup group;
@@ -107,14 +99,14 @@ std::vector<ClassifyResult> EncoderDecoderPipeline::run(const std::vector<Classi
                                                         const ClassifyOptions& options) const {
   const auto max_length = static_cast<size_t>(options_.max_length);
   const auto label_slots = static_cast<size_t>(config_.max_num_classes);
-  std::vector<Plan> plans(requests.size());
+  std::vector<RequestPlan> plans(requests.size());
   // Rows are tokenized and run in waves, so a text of many windows against
   // many labels holds the token ids of one wave at a time.
   constexpr size_t kWaveRows = 256;
   std::vector<Row> wave;
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    Plan& plan = plans[i];
+    RequestPlan& plan = plans[i];
     plan.labels = dedupe_labels(req.labels, plan.warnings);
     plan.windows = text_windows(*tokenizer_, req.text, options.chunking);
     plan.groups = plan_decoder_label_groups(*tokenizer_, plan.labels, req.prompt, max_length, label_slots,
@@ -149,19 +141,7 @@ std::vector<ClassifyResult> EncoderDecoderPipeline::run(const std::vector<Classi
   }
   run_rows(wave);
 
-  std::vector<ClassifyResult> results;
-  results.reserve(requests.size());
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const auto& req = requests[i];
-    Plan& plan = plans[i];
-    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
-                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
-    res.truncated = plan.truncated;
-    res.label_groups = plan.groups.size();
-    res.warnings = std::move(plan.warnings);
-    results.push_back(std::move(res));
-  }
-  return results;
+  return make_results(plans, requests, options);
 }
 
 }  // namespace gliclass::pipeline

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "pipeline/fit.h"
-#include "pipeline/postprocess.h"
+#include "pipeline/request_plan.h"
 #include "pipeline/rac.h"
 #include "pipeline/row_batches.h"
 #include "pipeline/validate.h"
@@ -11,18 +11,6 @@
 #include "runtime/linear.h"
 
 namespace gliclass::pipeline {
-
-// What one request becomes: its windows x label groups, and the logits
-// gathered per window.
-struct UniEncoderPipeline::Plan {
-  std::vector<std::string> labels;  // deduplicated
-  std::vector<std::string> warnings;
-  std::vector<ByteRange> windows;
-  std::vector<LabelGroup> groups;
-  std::string rac;                                // appended to every window
-  std::vector<std::vector<float>> window_logits;  // [window][label]
-  bool truncated = false;
-};
 
 // One forward-pass row: one window of a text with one group of its labels.
 struct UniEncoderPipeline::Row {
@@ -75,7 +63,7 @@ void UniEncoderPipeline::forward(std::vector<Row*>& batch) const {
   }
 }
 
-void UniEncoderPipeline::run_rows(std::vector<Row>& rows, std::vector<Plan>& plans) const {
+void UniEncoderPipeline::run_rows(std::vector<Row>& rows, std::vector<RequestPlan>& plans) const {
   std::vector<RowShape> shapes;
   for (const auto& r : rows) shapes.push_back({r.adapter, r.input.ids.size()});
   c10::InferenceMode inference;
@@ -86,7 +74,7 @@ void UniEncoderPipeline::run_rows(std::vector<Row>& rows, std::vector<Plan>& pla
     forward(batch);
   }
   for (const auto& r : rows) {
-    Plan& plan = plans[r.request];
+    RequestPlan& plan = plans[r.request];
     std::copy(r.logits.begin(), r.logits.end(), plan.window_logits[r.window].begin() + r.group.begin);
     plan.truncated = plan.truncated || r.input.truncated;
   }
@@ -95,10 +83,10 @@ void UniEncoderPipeline::run_rows(std::vector<Row>& rows, std::vector<Plan>& pla
 std::vector<ClassifyResult> UniEncoderPipeline::run(const std::vector<ClassifyRequest>& requests,
                                                     const ClassifyOptions& options) const {
   const auto max_length = static_cast<size_t>(options_.max_length);
-  std::vector<Plan> plans(requests.size());
+  std::vector<RequestPlan> plans(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    Plan& plan = plans[i];
+    RequestPlan& plan = plans[i];
     plan.labels = dedupe_labels(req.labels, plan.warnings);
     plan.rac = format_rac_examples(req.rac_examples);
     plan.windows = text_windows(*tokenizer_, req.text, options.chunking);
@@ -114,7 +102,7 @@ std::vector<ClassifyResult> UniEncoderPipeline::run(const std::vector<ClassifyRe
   std::vector<Row> wave;
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& req = requests[i];
-    const Plan& plan = plans[i];
+    const RequestPlan& plan = plans[i];
     for (size_t w = 0; w < plan.windows.size(); ++w) {
       const ByteRange& range = plan.windows[w];
       const std::string text = req.text.substr(range.begin, range.end - range.begin) + plan.rac;
@@ -137,19 +125,7 @@ std::vector<ClassifyResult> UniEncoderPipeline::run(const std::vector<ClassifyRe
   }
   run_rows(wave, plans);
 
-  std::vector<ClassifyResult> results;
-  results.reserve(requests.size());
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const auto& req = requests[i];
-    Plan& plan = plans[i];
-    ClassifyResult res = make_result(std::move(plan.labels), plan.window_logits, req.type.value_or(options.type),
-                                     req.threshold ? req.threshold : options.threshold, options.chunking.combine);
-    res.truncated = plan.truncated;
-    res.label_groups = plan.groups.size();
-    res.warnings = std::move(plan.warnings);
-    results.push_back(std::move(res));
-  }
-  return results;
+  return make_results(plans, requests, options);
 }
 
 }  // namespace gliclass::pipeline

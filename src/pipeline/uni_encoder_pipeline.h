@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/pipeline.h"
+#include "pipeline/request_plan.h"
 
 namespace gliclass::pipeline {
 
@@ -17,13 +18,12 @@ class UniEncoderPipeline : public Pipeline {
                                   const ClassifyOptions& options) const override;
 
  private:
-  struct Plan;
   struct Row;
   // Fills the logits of one batch of rows in one padded forward pass.
   void forward(std::vector<Row*>& batch) const;
   // Runs rows in length-sorted batches under the token budget and stores
   // their logits in their plans.
-  void run_rows(std::vector<Row>& rows, std::vector<Plan>& plans) const;
+  void run_rows(std::vector<Row>& rows, std::vector<RequestPlan>& plans) const;
 
   std::shared_ptr<const tokenize::Tokenizer> tokenizer_;
   model::ModelPtr model_;
