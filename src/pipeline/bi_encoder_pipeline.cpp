@@ -68,15 +68,9 @@ std::vector<torch::Tensor> BiEncoderPipeline::label_vectors(const std::vector<st
   for (size_t start = 0; start < missing.size(); start += batch_size) {
     const size_t end = std::min(missing.size(), start + batch_size);
     const auto rows = static_cast<int64_t>(end - start);
-    const auto width = static_cast<int64_t>(ids[missing[start]].size());  // longest first
-    auto id_t = torch::full({rows, width}, label_pad_id_, torch::kLong);
-    auto mask_t = torch::zeros({rows, width}, torch::kLong);
-    for (int64_t r = 0; r < rows; ++r) {
-      const auto& v = ids[missing[start + static_cast<size_t>(r)]];
-      const auto n = static_cast<int64_t>(v.size());
-      id_t[r].narrow(0, 0, n).copy_(torch::tensor(v, torch::kLong));
-      mask_t[r].narrow(0, 0, n).fill_(1);
-    }
+    std::vector<const std::vector<int64_t>*> tokens;
+    for (size_t j = start; j < end; ++j) tokens.push_back(&ids[missing[j]]);
+    const auto [id_t, mask_t] = padded_batch(tokens, label_pad_id_);
     auto vectors = model_->encode_labels(id_t, mask_t);
     for (int64_t r = 0; r < rows; ++r) {
       const size_t i = missing[start + static_cast<size_t>(r)];
@@ -88,27 +82,22 @@ std::vector<torch::Tensor> BiEncoderPipeline::label_vectors(const std::vector<st
 }
 
 void BiEncoderPipeline::forward(std::vector<Row*>& batch) const {
-  size_t max_len = 0, max_labels = 0;
+  size_t max_labels = 0;
+  std::vector<const std::vector<int64_t>*> tokens;
   for (const Row* r : batch) {
-    max_len = std::max(max_len, r->input.ids.size());
+    tokens.push_back(&r->input.ids);
     max_labels = std::max(max_labels, r->labels.size());
   }
   const auto rows = static_cast<int64_t>(batch.size());
-  auto ids = torch::full({rows, static_cast<int64_t>(max_len)}, pad_id_, torch::kLong);
-  auto mask = torch::zeros({rows, static_cast<int64_t>(max_len)}, torch::kLong);
   auto labels_mask = torch::zeros({rows, static_cast<int64_t>(max_labels)}, torch::kLong);
   std::vector<torch::Tensor> vectors;
   for (int64_t b = 0; b < rows; ++b) {
     const Row& r = *batch[b];
-    const auto n = static_cast<int64_t>(r.input.ids.size());
-    ids[b].narrow(0, 0, n).copy_(torch::tensor(r.input.ids, torch::kLong));
-    mask[b].narrow(0, 0, n).fill_(1);
     labels_mask[b].narrow(0, 0, static_cast<int64_t>(r.labels.size())).fill_(1);
     vectors.insert(vectors.end(), r.labels.begin(), r.labels.end());
   }
   model::ModelInput in;
-  in.input_ids = ids;
-  in.attention_mask = mask;
+  std::tie(in.input_ids, in.attention_mask) = padded_batch(tokens, pad_id_);
   in.labels_mask = labels_mask;
   in.num_classes = static_cast<int64_t>(max_labels);
   auto logits = model_->score(in, torch::stack(vectors)).logits.to(torch::kFloat).contiguous();

@@ -38,18 +38,13 @@ void DecoderKVPipeline::run_rows(std::vector<Row>& rows) const {
   c10::InferenceMode inference;
   for (const auto& batch : row_batches(shapes, options_)) {
     const auto n = static_cast<int64_t>(batch.size());
-    const auto width = static_cast<int64_t>(rows[batch.front()].input.ids.size());
-    auto ids = torch::full({n, width}, pad_id_, torch::kLong);
-    auto mask = torch::zeros({n, width}, torch::kLong);
+    std::vector<const std::vector<int64_t>*> tokens;
     int64_t max_labels = 0;
-    for (int64_t b = 0; b < n; ++b) {
-      const auto& v = rows[batch[b]].input.ids;
-      const auto len = static_cast<int64_t>(v.size());
-      ids[b].narrow(0, 0, len).copy_(torch::tensor(v, torch::kLong));
-      mask[b].narrow(0, 0, len).fill_(1);
-      const LabelGroup& g = rows[batch[b]].group;
-      max_labels = std::max<int64_t>(max_labels, static_cast<int64_t>(g.end - g.begin));
+    for (size_t i : batch) {
+      tokens.push_back(&rows[i].input.ids);
+      max_labels = std::max<int64_t>(max_labels, static_cast<int64_t>(rows[i].group.end - rows[i].group.begin));
     }
+    const auto [ids, mask] = padded_batch(tokens, pad_id_);
     runtime::AdapterScope adapter(rows[batch.front()].adapter);
     model::ModelInput in;
     in.input_ids = ids;

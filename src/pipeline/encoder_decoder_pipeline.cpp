@@ -13,27 +13,6 @@
 namespace gliclass::pipeline {
 namespace {
 
-// What one request becomes: its windows x label groups, and the logits
-// gathered per window.
-
-// Right-padded [B,L] ids and mask of one side of a batch.
-std::pair<torch::Tensor, torch::Tensor> padded(const std::vector<const std::vector<int64_t>*>& rows, int64_t pad_id) {
-  size_t len = 0;
-  for (const auto* r : rows) len = std::max(len, r->size());
-  const auto b = static_cast<int64_t>(rows.size());
-  auto ids = torch::full({b, static_cast<int64_t>(len)}, pad_id, torch::kLong);
-  auto mask = torch::zeros({b, static_cast<int64_t>(len)}, torch::kLong);
-  auto ids_a = ids.accessor<int64_t, 2>();
-  auto mask_a = mask.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < b; ++i) {
-    const auto& v = *rows[i];
-    for (size_t t = 0; t < v.size(); ++t) {
-      ids_a[i][t] = v[t];
-      mask_a[i][t] = 1;
-    }
-  }
-  return {ids, mask};
-}
 
 }  // namespace
 
@@ -67,8 +46,8 @@ void EncoderDecoderPipeline::forward(const std::vector<Row*>& batch) const {
     max_labels = std::max<int64_t>(max_labels, static_cast<int64_t>(r->group.end - r->group.begin));
   }
   model::ModelInput in;
-  std::tie(in.input_ids, in.attention_mask) = padded(texts, pad_id_);
-  std::tie(in.class_input_ids, in.class_attention_mask) = padded(labels, pad_id_);
+  std::tie(in.input_ids, in.attention_mask) = padded_batch(texts, pad_id_);
+  std::tie(in.class_input_ids, in.class_attention_mask) = padded_batch(labels, pad_id_);
   in.num_classes = max_labels;
   torch::Tensor logits = model_->forward(in).logits.to(torch::kFloat).contiguous();
   auto la = logits.accessor<float, 2>();

@@ -32,4 +32,23 @@ std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, 
                      static_cast<size_t>(std::max<int64_t>(0, options.max_batch_tokens)));
 }
 
+std::pair<torch::Tensor, torch::Tensor> padded_batch(const std::vector<const std::vector<int64_t>*>& rows,
+                                                     int64_t pad_id) {
+  size_t len = 0;
+  for (const auto* r : rows) len = std::max(len, r->size());
+  const auto b = static_cast<int64_t>(rows.size());
+  auto ids = torch::full({b, static_cast<int64_t>(len)}, pad_id, torch::kLong);
+  auto mask = torch::zeros({b, static_cast<int64_t>(len)}, torch::kLong);
+  auto ids_a = ids.accessor<int64_t, 2>();
+  auto mask_a = mask.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& v = *rows[static_cast<size_t>(i)];
+    for (size_t t = 0; t < v.size(); ++t) {
+      ids_a[i][static_cast<int64_t>(t)] = v[t];
+      mask_a[i][static_cast<int64_t>(t)] = 1;
+    }
+  }
+  return {ids, mask};
+}
+
 }  // namespace gliclass::pipeline

@@ -3,7 +3,11 @@
 // batches that waste little on padding; rows of different LoRA adapters
 // never share a batch.
 #pragma once
+#include <torch/torch.h>
+
 #include <cstddef>
+#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "gliclass/classifier.h"
@@ -23,5 +27,10 @@ std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, 
 
 // With options.batch_size and options.max_batch_tokens.
 std::vector<std::vector<size_t>> row_batches(const std::vector<RowShape>& rows, const ClassifierOptions& options);
+
+// Right-padded [B,L] int64 ids (pad_id past each row's end) and attention
+// mask (1 on real tokens) of token rows; L = the longest row.
+std::pair<torch::Tensor, torch::Tensor> padded_batch(const std::vector<const std::vector<int64_t>*>& rows,
+                                                     int64_t pad_id);
 
 }  // namespace gliclass::pipeline

@@ -32,27 +32,15 @@ UniEncoderPipeline::UniEncoderPipeline(PipelineParts parts)
 }
 
 void UniEncoderPipeline::forward(std::vector<Row*>& batch) const {
-  size_t max_len = 0;
   int64_t max_labels = 0;
+  std::vector<const std::vector<int64_t>*> tokens;
   for (const Row* r : batch) {
-    max_len = std::max(max_len, r->input.ids.size());
+    tokens.push_back(&r->input.ids);
     max_labels = std::max<int64_t>(max_labels, r->group.end - r->group.begin);
   }
   const auto rows = static_cast<int64_t>(batch.size());
-  auto ids = torch::full({rows, static_cast<int64_t>(max_len)}, pad_id_, torch::kLong);
-  auto mask = torch::zeros({rows, static_cast<int64_t>(max_len)}, torch::kLong);
-  auto ids_a = ids.accessor<int64_t, 2>();
-  auto mask_a = mask.accessor<int64_t, 2>();
-  for (int64_t b = 0; b < rows; ++b) {
-    const auto& v = batch[b]->input.ids;
-    for (size_t t = 0; t < v.size(); ++t) {
-      ids_a[b][t] = v[t];
-      mask_a[b][t] = 1;
-    }
-  }
   model::ModelInput in;
-  in.input_ids = ids;
-  in.attention_mask = mask;
+  std::tie(in.input_ids, in.attention_mask) = padded_batch(tokens, pad_id_);
   in.num_classes = max_labels;
   torch::Tensor logits = model_->forward(in).logits.to(torch::kFloat).contiguous();
   auto la = logits.accessor<float, 2>();
