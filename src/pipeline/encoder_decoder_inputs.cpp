@@ -6,53 +6,16 @@
 #include "pipeline/prompt.h"
 
 namespace gliclass::pipeline {
-namespace {
-
-// prefix + body + suffix; the suffix is left out when the body already ends
-// with it and the tokenizer says so (slow T5Tokenizer's _add_eos_if_not_present).
-std::vector<int64_t> with_special_tokens(const tokenize::Tokenizer& tokenizer, const std::vector<int64_t>& body) {
-  std::vector<int64_t> ids = tokenizer.prefix_ids();
-  ids.insert(ids.end(), body.begin(), body.end());
-  const auto suffix = tokenizer.suffix_ids();
-  const bool present = tokenizer.suffix_only_if_absent() && !suffix.empty() && body.size() >= suffix.size() &&
-                       std::equal(suffix.begin(), suffix.end(), body.end() - static_cast<std::ptrdiff_t>(suffix.size()));
-  if (!present) ids.insert(ids.end(), suffix.begin(), suffix.end());
-  return ids;
-}
-
-size_t special_count(const tokenize::Tokenizer& tokenizer) {
-  return tokenizer.prefix_ids().size() + tokenizer.suffix_ids().size();
-}
-
-}  // namespace
 
 FittedInput fit_text_side(const tokenize::Tokenizer& tokenizer, const std::string& text,
                           const std::vector<Example>& examples, size_t max_length) {
-  const std::string input = text + format_examples(examples);
-  const tokenize::Encoding enc = tokenizer.encode(input);
-  // Tokens belong to the text when their first byte is in it, else to the examples.
-  std::vector<size_t> text_tokens, example_tokens;
-  for (size_t i = 0; i < enc.size(); ++i) (enc.begin[i] < text.size() ? text_tokens : example_tokens).push_back(i);
-
-  const size_t specials = special_count(tokenizer);
-  size_t overflow = (max_length > 0 && specials + enc.size() > max_length) ? specials + enc.size() - max_length : 0;
-  if (max_length > 0 && specials >= max_length)
+  if (max_length > 0 && special_count(tokenizer) >= max_length)
     throw InputError("input: max_length " + std::to_string(max_length) + " leaves no room for the text");
-  std::vector<bool> keep(enc.size(), true);
-  FittedInput out;
-  for (auto* part : {&text_tokens, &example_tokens}) {
-    while (overflow > 0 && !part->empty()) {
-      keep[part->back()] = false;
-      part->pop_back();
-      --overflow;
-      out.truncated = true;
-    }
-  }
-  std::vector<int64_t> body;
-  for (size_t i = 0; i < enc.size(); ++i)
-    if (keep[i]) body.push_back(enc.ids[i]);
-  out.ids = with_special_tokens(tokenizer, body);
-  return out;
+  PromptLayout layout;  // no labels block: text, then the examples
+  layout.str = text + format_examples(examples);
+  layout.text = {0, text.size()};
+  layout.examples = {text.size(), layout.str.size()};
+  return fit_layout(tokenizer, layout, max_length);
 }
 
 std::vector<int64_t> encode_label_side(const tokenize::Tokenizer& tokenizer, const std::vector<std::string>& labels,

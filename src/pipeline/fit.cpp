@@ -8,13 +8,11 @@
 namespace gliclass::pipeline {
 namespace {
 
-size_t special_count(const tokenize::Tokenizer& tok) {
-  return tok.prefix_ids().size() + tok.suffix_ids().size();
-}
-
 size_t count_tokens(const tokenize::Tokenizer& tok, const std::string& s) { return tok.encode(s).size(); }
 
 }  // namespace
+
+size_t special_count(const tokenize::Tokenizer& tok) { return tok.prefix_ids().size() + tok.suffix_ids().size(); }
 
 FittedInput fit_uni_encoder(const tokenize::Tokenizer& tokenizer, const std::string& text,
                             const std::vector<std::string>& labels, const std::string& prompt,
@@ -53,12 +51,22 @@ FittedInput fit_layout(const tokenize::Tokenizer& tokenizer, const PromptLayout&
                                                                           example_tokens.size()) +
                      " tokens, more than max_length " + std::to_string(max_length));
 
-  out.ids.reserve(total - overflow);
-  out.ids.insert(out.ids.end(), prefix.begin(), prefix.end());
+  std::vector<int64_t> body;
+  body.reserve(enc.size());
   for (size_t i = 0; i < enc.size(); ++i)
-    if (keep[i]) out.ids.push_back(enc.ids[i]);
-  out.ids.insert(out.ids.end(), suffix.begin(), suffix.end());
+    if (keep[i]) body.push_back(enc.ids[i]);
+  out.ids = with_special_tokens(tokenizer, body);
   return out;
+}
+
+std::vector<int64_t> with_special_tokens(const tokenize::Tokenizer& tokenizer, const std::vector<int64_t>& body) {
+  std::vector<int64_t> ids = tokenizer.prefix_ids();
+  ids.insert(ids.end(), body.begin(), body.end());
+  const auto suffix = tokenizer.suffix_ids();
+  const bool present = tokenizer.suffix_only_if_absent() && !suffix.empty() && body.size() >= suffix.size() &&
+                       std::equal(suffix.begin(), suffix.end(), body.end() - static_cast<std::ptrdiff_t>(suffix.size()));
+  if (!present) ids.insert(ids.end(), suffix.begin(), suffix.end());
+  return ids;
 }
 
 std::vector<LabelGroup> plan_label_groups(const tokenize::Tokenizer& tokenizer, const std::string& text,

@@ -20,6 +20,13 @@ struct FittedInput {
   bool truncated = false;
 };
 
+// prefix + body + suffix; the suffix is left out when the body already ends
+// with it and the tokenizer says so (slow T5Tokenizer's _add_eos_if_not_present).
+std::vector<int64_t> with_special_tokens(const tokenize::Tokenizer& tokenizer, const std::vector<int64_t>& body);
+
+// Tokens the tokenizer's template adds around one sequence.
+size_t special_count(const tokenize::Tokenizer& tokenizer);
+
 // Encodes `layout` with the tokenizer's special tokens, cutting text then
 // examples from their ends until it fits max_length (0 = no limit).
 // InputError if the labels block alone does not fit.
