@@ -1,0 +1,1 @@
+// Anchor of the precompiled LibTorch header the TORCH fuzz targets reuse.
