@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* kSupported =
+const char* kSupportedNormalizers =
     "Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Replace, Prepend, "
     "BertNormalizer, NMT, ByteLevel";
 
@@ -165,7 +165,7 @@ Normalizer build_normalizer(const json& spec, const std::string& where) {
   if (type == "NMT") return &nmt;
   if (type == "ByteLevel") return [](NormalizedText* t) { *t = to_byte_level(*t); };
   throw ModelError("tokenize: " + where + ": unsupported normalizer type \"" + type +
-                   "\" (supported: " + kSupported + ")");
+                   "\" (supported: " + kSupportedNormalizers + ")");
 }
 
 }  // namespace gliclass::tokenize

@@ -93,7 +93,7 @@ void split_piece(const NormalizedText& piece, const std::vector<MatchRange>& cov
 
 namespace {
 
-const char* kSupported =
+const char* kSupportedPreTokenizers =
     "Sequence, ByteLevel, Split, Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, "
     "Digits, Metaspace, CharDelimiterSplit";
 
@@ -268,7 +268,7 @@ PreTokenizer build_pre_tokenizer(const json& spec, const std::string& where) {
     return char_split([d](char32_t c) { return c == d; }, SplitBehavior::kRemoved);
   }
   throw ModelError("tokenize: " + where + ": unsupported pre_tokenizer type \"" + type +
-                   "\" (supported: " + kSupported + ")");
+                   "\" (supported: " + kSupportedPreTokenizers + ")");
 }
 
 }  // namespace gliclass::tokenize

@@ -12,6 +12,11 @@ namespace gliclass::train {
 
 using Rng = std::mt19937_64;
 
+// Stream ids for mix_seed, one per use, so a run's generators never overlap.
+constexpr uint64_t kOrderStream = 1ULL << 40;    // the order of examples in an epoch
+constexpr uint64_t kDropoutStream = 2ULL << 40;  // dropout masks
+constexpr uint64_t kExampleStream = 3ULL << 40;  // per-example augmentation
+
 // A seed for stream `stream` of a run seeded with `seed` (splitmix64 finaliser
 // over both), so e.g. each (epoch, example) gets its own independent generator.
 inline uint64_t mix_seed(uint64_t seed, uint64_t stream) {

@@ -26,9 +26,8 @@ namespace gliclass::train {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::ordered_json;
+using ojson = nlohmann::ordered_json;
 
-constexpr uint64_t kOrderStream = 1ULL << 40;
 constexpr const char* kRlStateFile = "rl_state.safetensors";
 
 // V(x): the policy's encoder (a copy) and a scalar head on the first token.
@@ -181,7 +180,7 @@ RlSummary run_rl_training(const RlOptions& o) {
     restore_rl_state(last / kRlStateFile, value, value_optimizer.get());
   }
 
-  auto log_line = [&](const json& line) {
+  auto log_line = [&](const ojson& line) {
     std::ofstream out(metrics_file, std::ios::app);
     out << line.dump() << "\n";
   };
@@ -297,7 +296,7 @@ RlSummary run_rl_training(const RlOptions& o) {
     state.batch_in_epoch = done % per_epoch;
     state.examples_seen += rows.size();
     if (done % std::max<int64_t>(1, o.log_steps) == 0 || done == total) {
-      json line{{"step", done}, {"epoch", epoch + 1}};
+      ojson line{{"step", done}, {"epoch", epoch + 1}};
       for (const auto& [name, sum] : sums) line[name] = sum / static_cast<double>(logged);
       summary.mean_reward = line["reward"].get<double>();
       log_line(line);

@@ -31,11 +31,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// Stream ids for mix_seed, one per use, so the generators never overlap.
-constexpr uint64_t kOrderStream = 1ULL << 40;
-constexpr uint64_t kDropoutStream = 2ULL << 40;
-constexpr uint64_t kExampleStream = 3ULL << 40;
-
 // How long a worker waits for the others at a collective (rank 0 evaluates
 // and saves while they wait).
 constexpr std::chrono::minutes kCollectiveTimeout{60};
