@@ -5,10 +5,15 @@
 
 #include "gliclass/error.h"
 #include "gliclass/labels.h"
+#include "io/json_limits.h"
 #include "serve/json_io.h"
 
 namespace gliclass::cli {
 namespace {
+
+// Label trees are walked recursively: JSON input nests at most this deep (as
+// the server's bodies).
+constexpr int kMaxLabelDepth = 32;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -109,9 +114,12 @@ bool RecordReader::next_csv_row(std::vector<std::string>& fields, size_t& line) 
 void RecordReader::parse_jsonl(const std::string& line, InputRecord& r) const {
   nlohmann::ordered_json j;
   try {
-    j = nlohmann::ordered_json::parse(line);
+    j = io::parse_json_bounded<InputError, nlohmann::ordered_json>(line, "the line", kMaxLabelDepth);
   } catch (const nlohmann::ordered_json::parse_error& e) {
     r.error = std::string("not valid JSON: ") + e.what();
+    return;
+  } catch (const InputError& e) {
+    r.error = e.what();
     return;
   }
   if (!j.is_object()) {
@@ -198,7 +206,8 @@ std::vector<std::string> read_labels_file(const std::string& path) {
   const std::string head = trim(content);
   if (!head.empty() && (head[0] == '[' || head[0] == '{')) {
     try {
-      return flatten_labels(nlohmann::ordered_json::parse(content));
+      return flatten_labels(io::parse_json_bounded<InputError, nlohmann::ordered_json>(
+          content, "cli: labels file '" + path + "'", kMaxLabelDepth));
     } catch (const nlohmann::ordered_json::exception& e) {
       throw InputError("cli: labels file '" + path + "' is not valid JSON (" + e.what() + ")");
     }

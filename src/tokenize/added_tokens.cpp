@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "gliclass/error.h"
+#include "io/json_limits.h"
 
 namespace gliclass::tokenize {
 namespace fs = std::filesystem;
@@ -175,7 +176,7 @@ json read_json_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ModelError("tokenize: cannot open " + file.string());
   try {
-    return json::parse(in);
+    return io::parse_json_bounded<ModelError>(in, "tokenize: " + file.string());
   } catch (const json::exception& e) {
     throw ModelError("tokenize: " + file.string() + " is not valid JSON (" + e.what() + ")");
   }

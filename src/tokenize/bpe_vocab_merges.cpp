@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "gliclass/error.h"
+#include "io/json_limits.h"
 #include "tokenize/pre_tokenizers.h"
 #include "tokenize/tokenizer_json.h"
 
@@ -28,7 +29,7 @@ json read_vocab(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ModelError("tokenize: cannot open " + file.string());
   try {
-    json vocab = json::parse(in);
+    json vocab = io::parse_json_bounded<ModelError>(in, "tokenize: " + file.string());
     if (!vocab.is_object())
       throw ModelError("tokenize: " + file.string() + ": expected an object {token: id}, got " +
                        vocab.type_name());

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "gliclass/error.h"
+#include "io/json_limits.h"
 
 namespace gliclass::tokenize {
 namespace fs = std::filesystem;
@@ -177,7 +178,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const fs::path& dir) {
   std::ifstream in(tj.file, std::ios::binary);
   if (!in) throw ModelError("tokenize: cannot open " + where + " (expected a tokenizer.json)");
   try {
-    tj.doc = json::parse(in);
+    tj.doc = io::parse_json_bounded<ModelError>(in, "tokenize: " + where);
   } catch (const json::exception& e) {
     throw ModelError("tokenize: " + where + " is not valid JSON (" + e.what() + ")");
   }

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "gliclass/error.h"
+#include "io/json_limits.h"
 #include "tokenize/pre_tokenizers.h"
 
 namespace gliclass::tokenize {
@@ -173,7 +174,7 @@ BertBasicOptions read_basic_options(const fs::path& dir, const TokenizerSettings
   json cfg;
   try {
     std::ifstream in(file, std::ios::binary);
-    cfg = json::parse(in);
+    cfg = io::parse_json_bounded<ModelError>(in, "tokenize: " + file.string());
   } catch (const json::exception& e) {
     throw ModelError("tokenize: " + file.string() + " is not valid JSON (" + e.what() + ")");
   }
