@@ -5,6 +5,7 @@
 #include <queue>
 
 #include "gliclass/error.h"
+#include "tokenize/vocab_ids.h"
 
 namespace gliclass::tokenize {
 
@@ -23,9 +24,7 @@ BpeModel::BpeModel(const std::vector<std::pair<std::string, int64_t>>& vocab,
                    BpeOptions options, const std::string& where)
     : options_(std::move(options)) {
   for (const auto& [token, id] : vocab) {
-    if (id < 0 || id > INT32_MAX)
-      throw ModelError("tokenize: " + where + ": id of \"" + token + "\" out of range (expected 0.." +
-                       std::to_string(INT32_MAX) + ", got " + std::to_string(id) + ")");
+    check_vocab_id(id, vocab.size(), token, where);
     vocab_[token] = id;
     if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(id) + 1);
     if (id_to_token_[static_cast<size_t>(id)].empty()) id_to_token_[static_cast<size_t>(id)] = token;
@@ -33,7 +32,8 @@ BpeModel::BpeModel(const std::vector<std::pair<std::string, int64_t>>& vocab,
   if (vocab_.empty()) throw ModelError("tokenize: " + where + ": the vocabulary is empty");
   const size_t prefix = options_.continuing_subword_prefix.size();
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [a, b] = merges[rank];
+    const std::string& a = merges[rank].first;  // not a structured binding: the lambda
+    const std::string& b = merges[rank].second;  // below captures them (C++17)
     auto fail = [&](const std::string& what) {
       throw ModelError("tokenize: " + where + ": merge " + std::to_string(rank) + " (\"" + a + "\", \"" +
                        b + "\"): " + what + " is not in the vocabulary");

@@ -1,6 +1,7 @@
 #include "tokenize/wordpiece_model.h"
 
 #include "gliclass/error.h"
+#include "tokenize/vocab_ids.h"
 
 namespace gliclass::tokenize {
 
@@ -27,9 +28,7 @@ WordPieceModel::WordPieceModel(const std::vector<std::pair<std::string, int64_t>
       max_chars_(max_input_chars_per_word) {
   if (vocab.empty()) throw ModelError("tokenize: " + where + ": the vocabulary is empty");
   for (const auto& [token, id] : vocab) {
-    if (id < 0)
-      throw ModelError("tokenize: " + where + ": id of \"" + token + "\" is negative (" +
-                       std::to_string(id) + ")");
+    check_vocab_id(id, vocab.size(), token, where);
     vocab_[token] = id;
     if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(static_cast<size_t>(id) + 1);
     id_to_token_[static_cast<size_t>(id)] = token;
