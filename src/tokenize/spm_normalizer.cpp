@@ -42,18 +42,17 @@ uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1U << 9)) >> 6); }
 
 // ---- PrecompiledCharsmap ----------------------------------------------------
 
-PrecompiledCharsmap::PrecompiledCharsmap(std::string blob, const std::string& source)
-    : blob_(std::move(blob)) {
+PrecompiledCharsmap::PrecompiledCharsmap(std::string blob, const std::string& source) {
   uint32_t trie_size = 0;
-  if (blob_.size() > 4) {
-    for (int i = 0; i < 4; ++i) trie_size |= static_cast<uint32_t>(static_cast<uint8_t>(blob_[i])) << (8 * i);
+  if (blob.size() > 4) {
+    for (int i = 0; i < 4; ++i) trie_size |= static_cast<uint32_t>(static_cast<uint8_t>(blob[i])) << (8 * i);
   }
-  if (blob_.size() <= 4 || trie_size >= blob_.size() - 4 || trie_size % 4 != 0 || trie_size == 0)
+  if (blob.size() <= 4 || trie_size >= blob.size() - 4 || trie_size % 4 != 0 || trie_size == 0)
     throw ModelError("tokenize: " + source + ": precompiled_charsmap is broken (expected <uint32 size>"
-                     "<double array><strings>, got " + std::to_string(blob_.size()) + " bytes)");
+                     "<double array><strings>, got " + std::to_string(blob.size()) + " bytes)");
   units_.resize(trie_size / 4);
-  std::memcpy(units_.data(), blob_.data() + 4, trie_size);  // little-endian, as written
-  replacements_ = std::string_view(blob_).substr(4 + trie_size);
+  std::memcpy(units_.data(), blob.data() + 4, trie_size);  // little-endian, as written
+  replacements_ = blob.substr(4 + trie_size);
 }
 
 std::pair<size_t, std::string_view> PrecompiledCharsmap::longest_match(std::string_view text) const {
@@ -71,7 +70,7 @@ std::pair<size_t, std::string_view> PrecompiledCharsmap::longest_match(std::stri
     if (unit_has_leaf(unit)) {
       uint32_t at = unit_value(units_[node]);
       if (at < replacements_.size()) {
-        std::string_view rest = replacements_.substr(at);
+        std::string_view rest = std::string_view(replacements_).substr(at);
         best = {i + 1, rest.substr(0, std::min(rest.find('\0'), rest.size()))};
       }
     }

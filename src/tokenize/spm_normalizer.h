@@ -27,9 +27,10 @@ class PrecompiledCharsmap {
   std::pair<size_t, std::string_view> longest_match(std::string_view text) const;
 
  private:
-  std::string blob_;
-  std::vector<uint32_t> units_;     // the double array
-  std::string_view replacements_;  // into blob_
+  std::vector<uint32_t> units_;  // the double array
+  // The strings part, owned: a view into the blob would dangle once this
+  // object is moved (a short blob lives inside the std::string itself).
+  std::string replacements_;
 };
 
 class SpmNormalizer {
