@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <limits>
 #include <fstream>
 
 #include "gliclass/error.h"
+#include "io/json_limits.h"
 
 namespace gliclass::io {
 namespace {
@@ -43,10 +46,16 @@ void read(const json& j, const char* key, double& out) {
 void read(const json& j, const char* key, int64_t& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
-  if (it->is_number_integer()) {
+  // Range first: a cast of a double or uint64 outside int64 is undefined.
+  constexpr double kInt64Bound = 9223372036854775808.0;  // 2^63
+  if (it->is_number_unsigned()) {
+    if (it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      bad_key(key, "an integer in the int64 range", *it);
+    out = static_cast<int64_t>(it->get<uint64_t>());
+  } else if (it->is_number_integer()) {
     out = it->get<int64_t>();
-  } else if (it->is_number_float() && it->get<double>() == static_cast<double>(
-                                                              static_cast<int64_t>(it->get<double>()))) {
+  } else if (it->is_number_float() && it->get<double>() >= -kInt64Bound && it->get<double>() < kInt64Bound &&
+             it->get<double>() == std::trunc(it->get<double>())) {
     out = static_cast<int64_t>(it->get<double>());
   } else {
     bad_key(key, "an integer", *it);
@@ -137,10 +146,13 @@ GLiClassConfig GLiClassConfig::from_json(const json& j) {
   read(j, "logit_scale_init_value", c.logit_scale_init_value);
   read(j, "max_num_classes", c.max_num_classes);
   if (auto it = j.find("max_labels_alloc"); it != j.end() && !it->is_null()) {
-    if (it->is_number_integer())
-      c.max_labels_alloc = std::to_string(it->get<int64_t>());
-    else
+    if (it->is_number_integer()) {
+      int64_t n = 0;
+      read(j, "max_labels_alloc", n);
+      c.max_labels_alloc = std::to_string(n);
+    } else {
       read(j, "max_labels_alloc", c.max_labels_alloc);
+    }
   }
 
   read(j, "problem_type", c.problem_type);
@@ -157,8 +169,13 @@ GLiClassConfig GLiClassConfig::from_json(const json& j) {
   if (c.hidden_size <= 0) c.hidden_size = c.encoder_hidden_size();
   if (c.vocab_size <= 0) {
     auto it = c.encoder_config.find("vocab_size");
-    if (it != c.encoder_config.end() && it->is_number_integer()) c.vocab_size = it->get<int64_t>();
+    if (it != c.encoder_config.end() && it->is_number_integer()) read(c.encoder_config, "vocab_size", c.vocab_size);
   }
+  // Token ids are int32 in the tokenizers; the three after the vocabulary must fit too.
+  constexpr int64_t kMaxVocab = std::numeric_limits<int32_t>::max() - 3;
+  if (c.vocab_size > kMaxVocab)
+    throw ModelError("config: key 'vocab_size' is too large (expected at most " + std::to_string(kMaxVocab) +
+                     ", got " + std::to_string(c.vocab_size) + ")");
   if (c.class_token_index < 0) c.class_token_index = c.vocab_size;
   if (c.text_token_index < 0) c.text_token_index = c.vocab_size + 1;
   if (c.example_token_index < 0) c.example_token_index = c.vocab_size + 2;
@@ -178,6 +195,14 @@ GLiClassConfig GLiClassConfig::from_json(const json& j) {
   check_one_of("scorer_type", c.scorer_type,
                {"simple", "weighted-dot", "mlp", "hopfield", "cross-attn", "decoder-kv"});
   check_one_of("focal_loss_reduction", c.focal_loss_reduction, {"mean", "sum", "none"});
+  {
+    const std::string& a = c.max_labels_alloc;
+    const bool number = !a.empty() && a.size() <= 18 &&
+                        std::all_of(a.begin(), a.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; });
+    if (!number && a != "dynamic" && a != "fixed")
+      throw ModelError("config: key 'max_labels_alloc' has unknown value '" + a.substr(0, 40) +
+                       "' (expected dynamic, fixed or a non-negative integer)");
+  }
   if (c.max_num_classes <= 0)
     throw ModelError("config: key 'max_num_classes' must be positive (got " +
                      std::to_string(c.max_num_classes) + ")");
@@ -189,7 +214,7 @@ GLiClassConfig GLiClassConfig::from_file(const std::filesystem::path& file) {
   if (!in) throw ModelError("config: cannot open " + file.string());
   json j;
   try {
-    j = json::parse(in);
+    j = parse_json_bounded<ModelError>(in, "config: " + file.string());
   } catch (const json::parse_error& e) {
     throw ModelError("config: " + file.string() + " is not valid JSON (" + e.what() + ")");
   }
