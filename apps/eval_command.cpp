@@ -43,7 +43,7 @@ std::set<std::string> read_heldout(const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number past double
     throw InputError("eval: '" + path + "' is not valid JSON (" + e.what() + ")");
   }
   if (j.is_object() && j.contains("heldout_from_train")) j = j["heldout_from_train"];

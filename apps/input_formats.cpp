@@ -115,7 +115,7 @@ void RecordReader::parse_jsonl(const std::string& line, InputRecord& r) const {
   nlohmann::ordered_json j;
   try {
     j = io::parse_json_bounded<InputError, nlohmann::ordered_json>(line, "the line", kMaxLabelDepth);
-  } catch (const nlohmann::ordered_json::parse_error& e) {
+  } catch (const nlohmann::ordered_json::exception& e) {  // parse_error, or out_of_range (406: a number past double)
     r.error = std::string("not valid JSON: ") + e.what();
     return;
   } catch (const InputError& e) {

@@ -215,7 +215,7 @@ GLiClassConfig GLiClassConfig::from_file(const std::filesystem::path& file) {
   json j;
   try {
     j = parse_json_bounded<ModelError>(in, "config: " + file.string());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past double
     throw ModelError("config: " + file.string() + " is not valid JSON (" + e.what() + ")");
   }
   try {

@@ -106,7 +106,7 @@ ojson parse_json_body(const std::string& body) {
   };
   try {
     return ojson::parse(body, depth_guard);
-  } catch (const ojson::parse_error& e) {
+  } catch (const ojson::exception& e) {  // parse_error, or out_of_range for a number past double
     throw FormatError(std::string("the request body is not valid JSON: ") + e.what());
   }
 }
