@@ -1,9 +1,6 @@
 // safetensors reader (memory-mapped, validated up front) and writer.
 #include "io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +15,7 @@
 
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
+#include "io/mapped_file.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; this reader copies bytes as they are");
@@ -59,54 +57,6 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return out.str();
 }
 
-// A read-only private mapping of a whole file; unmapped on destruction.
-class MappedFile {
- public:
-  explicit MappedFile(const std::filesystem::path& file) {
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      throw ModelError("safetensors: cannot open " + file.string() + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw ModelError("safetensors: " + file.string() + " is not a regular file");
-    }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        int err = errno;
-        ::close(fd);
-        throw ModelError("safetensors: cannot map " + file.string() + ": " + std::strerror(err));
-      }
-      data_ = static_cast<const char*>(p);
-    }
-    ::close(fd);  // the mapping keeps the file alive
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  const char* data() const { return data_; }
-  size_t size() const { return size_; }
-
-  // Drops the whole pages inside [begin, end) from the process's resident
-  // set once their bytes are copied out (they stay in the page cache and
-  // fault back in if read again), so loading never holds the weights twice.
-  void release(const char* begin, const char* end) const {
-    static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const uintptr_t first = (reinterpret_cast<uintptr_t>(begin) + page - 1) / page * page;
-    const uintptr_t last = reinterpret_cast<uintptr_t>(end) / page * page;
-    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
-  }
-
- private:
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-};
-
 struct Entry {
   const DtypeInfo* dtype = nullptr;
   std::vector<int64_t> shape;
@@ -115,7 +65,7 @@ struct Entry {
 
 class SafetensorsFile final : public TensorFile {
  public:
-  explicit SafetensorsFile(const std::filesystem::path& file) : file_(file), map_(file) {
+  explicit SafetensorsFile(const std::filesystem::path& file) : file_(file), map_(file, "safetensors") {
     parse();
   }
 
