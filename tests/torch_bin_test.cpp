@@ -289,6 +289,23 @@ TEST(TorchBin, OffsetsAndStridesAreCheckedAgainstTheStorage) {
   expect_has(error({"w", "0", "FloatStorage", 6, 0, {-2}, {1}}), {"non-negative integers"});
 }
 
+TEST(TorchBin, OneStorageNamedOverAndOverIsRefused) {
+  Pickle p;  // 100 keys for one memoized tensor of 4000 bytes, in a file of about 6000
+  p.op('}').op('(').str("k0");
+  add_tensor(p, {"k0", "0", "FloatStorage", 1000, 0, {1000}, {1}});
+  p.op('q').op('\x01');
+  for (int i = 1; i < 100; ++i) p.str("k" + std::to_string(i)).op('h').op('\x01');
+  expect_has(error_of(archive(p.op('u').op('.').bytes, std::string(4000, '\0'))),
+             {"the tensors' views add up to more than 16 times the file's"});
+  Pickle tied;  // two keys for one tensor (tied weights) are fine
+  tied.op('}').op('(').str("a");
+  add_tensor(tied, {"a"});
+  tied.op('q').op('\x01').str("b").op('h').op('\x01').op('u').op('.');
+  const auto bytes = archive(tied.bytes);
+  auto file = open_torch_bin_bytes(bytes.data(), bytes.size(), "mem.bin");
+  EXPECT_TRUE(torch::equal(file->get("a"), file->get("b")));
+}
+
 TEST(TorchBin, StoragesMustMatchTheirEntries) {
   expect_has(error_of(archive(state_dict_pickle({{"w"}}), floats({1, 2, 3, 4, 5}))),
              {"storage \"0\" holds 6 Float elements but its entry archive/data/0 has 20 bytes",

@@ -143,7 +143,18 @@ class TorchBinFile final : public TensorFile {
       storages_.push_back({data + entry->offset, s.dtype, s.element_size});
     }
     tensors_ = std::move(dict.tensors);
+    // Views may share storage (tied weights, slices), but a small file may
+    // not name one storage over and over to make its readers copy gigabytes.
+    uint64_t view_bytes = 0;
+    for (const auto& [name, t] : tensors_) {
+      const uint64_t bytes = static_cast<uint64_t>(t.numel) * storages_[t.storage].element_size;  // <= file size
+      if (__builtin_add_overflow(view_bytes, bytes, &view_bytes) || view_bytes > kMaxViewExpansion * uint64_t{size})
+        fail("the tensors' views add up to more than " + std::to_string(kMaxViewExpansion) +
+             " times the file's " + std::to_string(size) + " bytes (one storage named again and again?)");
+    }
   }
+
+  static constexpr uint64_t kMaxViewExpansion = 16;
 
   std::string source_;
   std::unique_ptr<MappedFile> map_;  // null when reading bytes held by the caller
