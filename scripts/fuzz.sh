@@ -81,7 +81,10 @@ seed() {
         put "$corpus/body.tmp"
       done
       rm -f "$corpus/body.tmp" ;;
-    torch_bin) for f in "$golden"/*/pytorch_model_bin/*.bin "$golden"/*/pytorch_model.bin; do [ -f "$f" ] && put "$f"; done ;;
+    torch_bin)
+      for f in "$golden"/*/pytorch_model_bin/*.bin "$golden"/*/pytorch_model.bin "$ROOT"/tests/data/torch_bin/*.bin; do
+        [ -f "$f" ] && put "$f"
+      done ;;
   esac
   true
 }
