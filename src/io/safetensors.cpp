@@ -15,6 +15,7 @@
 
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
+#include "io/json_limits.h"
 #include "io/mapped_file.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -22,6 +23,9 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 namespace gliclass::io {
 namespace {
+
+// The reference implementation's bound on the JSON header (100 MB).
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 struct DtypeInfo {
   const char* name;
@@ -127,6 +131,11 @@ class SafetensorsFile final : public TensorFile {
       fail("file is " + std::to_string(file_size) + " bytes, too small for the 8-byte header length");
     uint64_t header_len = 0;
     std::memcpy(&header_len, map_.data(), 8);  // little-endian u64
+    // The JSON is parsed into a tree several times its size: bound it first,
+    // as the reference implementation does.
+    if (header_len > kMaxHeaderBytes)
+      fail("header length " + std::to_string(header_len) + " is more than the limit of " +
+           std::to_string(kMaxHeaderBytes) + " bytes");
     if (header_len > file_size - 8)
       fail("header length " + std::to_string(header_len) + " exceeds file size " +
            std::to_string(file_size));
@@ -135,7 +144,8 @@ class SafetensorsFile final : public TensorFile {
 
     nlohmann::json header;
     try {
-      header = nlohmann::json::parse(map_.data() + 8, map_.data() + 8 + header_len);
+      header = parse_json_bounded<ModelError>(std::string_view(map_.data() + 8, header_len),
+                                              "safetensors: " + file_.string() + ": header");
     } catch (const nlohmann::json::exception& e) {
       fail(std::string("header is not valid JSON (") + e.what() + ")");
     }
