@@ -115,8 +115,9 @@ class TorchBinFile final : public TensorFile {
   void parse(const char* data, size_t size) {
     static const unsigned char kLegacyStart[] = {0x80, 0x02, 0x8a, 0x0a};  // PROTO 2, LONG1 (the magic number)
     if (size >= sizeof kLegacyStart && std::memcmp(data, kLegacyStart, sizeof kLegacyStart) == 0)
-      fail("a legacy (pre-1.6, non-zip) torch.save file, which is not supported (re-save it with "
-           "PyTorch >= 1.6 or as safetensors)");
+      fail(
+          "a legacy (pre-1.6, non-zip) torch.save file, which is not supported (re-save it with "
+          "PyTorch >= 1.6 or as safetensors)");
     const ZipArchive zip(data, size, where());
     if (zip.entries().empty()) fail("the zip archive is empty (not written by torch.save?)");
     // Every entry sits in one directory, named when saving (often "archive").
@@ -149,8 +150,8 @@ class TorchBinFile final : public TensorFile {
     for (const auto& [name, t] : tensors_) {
       const uint64_t bytes = static_cast<uint64_t>(t.numel) * storages_[t.storage].element_size;  // <= file size
       if (__builtin_add_overflow(view_bytes, bytes, &view_bytes) || view_bytes > kMaxViewExpansion * uint64_t{size})
-        fail("the tensors' views add up to more than " + std::to_string(kMaxViewExpansion) +
-             " times the file's " + std::to_string(size) + " bytes (one storage named again and again?)");
+        fail("the tensors' views add up to more than " + std::to_string(kMaxViewExpansion) + " times the file's " +
+             std::to_string(size) + " bytes (one storage named again and again?)");
     }
   }
 

@@ -15,11 +15,11 @@ struct TorchStorageType {
   size_t size;
 };
 constexpr TorchStorageType kTorchStorageTypes[] = {
-    {"FloatStorage", c10::ScalarType::Float, 4},   {"DoubleStorage", c10::ScalarType::Double, 8},
-    {"HalfStorage", c10::ScalarType::Half, 2},     {"BFloat16Storage", c10::ScalarType::BFloat16, 2},
-    {"LongStorage", c10::ScalarType::Long, 8},     {"IntStorage", c10::ScalarType::Int, 4},
-    {"ShortStorage", c10::ScalarType::Short, 2},   {"CharStorage", c10::ScalarType::Char, 1},
-    {"ByteStorage", c10::ScalarType::Byte, 1},     {"BoolStorage", c10::ScalarType::Bool, 1},
+    {"FloatStorage", c10::ScalarType::Float, 4}, {"DoubleStorage", c10::ScalarType::Double, 8},
+    {"HalfStorage", c10::ScalarType::Half, 2},   {"BFloat16Storage", c10::ScalarType::BFloat16, 2},
+    {"LongStorage", c10::ScalarType::Long, 8},   {"IntStorage", c10::ScalarType::Int, 4},
+    {"ShortStorage", c10::ScalarType::Short, 2}, {"CharStorage", c10::ScalarType::Char, 1},
+    {"ByteStorage", c10::ScalarType::Byte, 1},   {"BoolStorage", c10::ScalarType::Bool, 1},
 };
 
 // The callables a state_dict pickle may name; storage classes are
@@ -29,16 +29,16 @@ enum class PickleGlobal { kOrderedDict, kRebuildTensor, kRebuildParameter, kRest
 struct PickleValue {
   enum class Kind { kNone, kBool, kInt, kFloat, kString, kTuple, kList, kDict, kGlobal, kStorage, kTensor };
   Kind kind = Kind::kNone;
-  size_t depth = 1;         // 1 + the deepest value it holds
-  int64_t number = 0;       // bool, int; the global's PickleGlobal; storage / tensor index
-  int64_t storage_type = 0; // kStorageClass: index into kTorchStorageTypes
-  std::string text;         // str; a global's "module.name"
+  size_t depth = 1;                 // 1 + the deepest value it holds
+  int64_t number = 0;               // bool, int; the global's PickleGlobal; storage / tensor index
+  int64_t storage_type = 0;         // kStorageClass: index into kTorchStorageTypes
+  std::string text;                 // str; a global's "module.name"
   std::vector<PickleValue*> items;  // tuple and list; a dict as key, value, key, value, ...
 };
-using Kind = PickleValue::Kind;
+using PickleKind = PickleValue::Kind;
 
-const char* kind_name(Kind kind) {
-  static const char* const names[] = {"None", "bool", "int", "float", "str", "tuple",
+const char* kind_name(PickleKind kind) {
+  static const char* const names[] = {"None", "bool", "int",    "float",   "str",   "tuple",
                                       "list", "dict", "global", "storage", "tensor"};
   return names[static_cast<int>(kind)];
 }
@@ -135,7 +135,7 @@ class StateDictUnpickler {
   }
 
   // --- values and the stack ---
-  PickleValue* make(Kind kind) {
+  PickleValue* make(PickleKind kind) {
     if (values_.size() >= Limits::kMaxObjects)
       fail("builds more than " + std::to_string(Limits::kMaxObjects) + " objects");
     values_.emplace_back();
@@ -143,7 +143,7 @@ class StateDictUnpickler {
     return &values_.back();
   }
   PickleValue* make_int(int64_t v) {
-    PickleValue* out = make(Kind::kInt);
+    PickleValue* out = make(PickleKind::kInt);
     out->number = v;
     return out;
   }
@@ -175,15 +175,16 @@ class StateDictUnpickler {
     if (container->depth > Limits::kMaxDepth)
       fail("objects nested deeper than " + std::to_string(Limits::kMaxDepth) + " levels");
   }
-  PickleValue* make_sequence(Kind kind, const std::vector<PickleValue*>& items) {
+  PickleValue* make_sequence(PickleKind kind, const std::vector<PickleValue*>& items) {
     PickleValue* out = make(kind);
     for (PickleValue* v : items) hold(out, v);
     out->items = items;
     return out;
   }
-  void add_items(PickleValue* target, const std::vector<PickleValue*>& items, Kind kind, const char* op) {
-    if (target->kind != kind) fail(std::string(op) + " on a " + kind_name(target->kind) + ", not a " + kind_name(kind));
-    if (kind == Kind::kDict && items.size() % 2 != 0) fail(std::string(op) + " with an odd number of values");
+  void add_items(PickleValue* target, const std::vector<PickleValue*>& items, PickleKind kind, const char* op) {
+    if (target->kind != kind)
+      fail(std::string(op) + " on a " + kind_name(target->kind) + ", not a " + kind_name(kind));
+    if (kind == PickleKind::kDict && items.size() % 2 != 0) fail(std::string(op) + " with an odd number of values");
     for (PickleValue* v : items) hold(target, v);
     target->items.insert(target->items.end(), items.begin(), items.end());
   }
@@ -231,33 +232,37 @@ void StateDictUnpickler::step(uint8_t op, size_t at) {
         fail("MARKs nested deeper than " + std::to_string(Limits::kMaxDepth) + " levels");
       marks_.push_back(stack_.size());
       break;
-    case '}': push(make(Kind::kDict)); break;   // EMPTY_DICT
-    case ']': push(make(Kind::kList)); break;   // EMPTY_LIST
-    case ')': push(make(Kind::kTuple)); break;  // EMPTY_TUPLE
-    case 't': push(make_sequence(Kind::kTuple, pop_mark())); break;  // TUPLE
-    case 'l': push(make_sequence(Kind::kList, pop_mark())); break;   // LIST
-    case 'd': {                                                      // DICT
+    case '}': push(make(PickleKind::kDict)); break;                        // EMPTY_DICT
+    case ']': push(make(PickleKind::kList)); break;                        // EMPTY_LIST
+    case ')': push(make(PickleKind::kTuple)); break;                       // EMPTY_TUPLE
+    case 't': push(make_sequence(PickleKind::kTuple, pop_mark())); break;  // TUPLE
+    case 'l': push(make_sequence(PickleKind::kList, pop_mark())); break;   // LIST
+    case 'd': {                                                            // DICT
       auto items = pop_mark();
       if (items.size() % 2 != 0) fail("DICT with an odd number of values");
-      push(make_sequence(Kind::kDict, items));
+      push(make_sequence(PickleKind::kDict, items));
       break;
     }
-    case 0x85: case 0x86: case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
+    case 0x85:
+    case 0x86:
+    case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
       std::vector<PickleValue*> items(op - 0x84);
       for (size_t i = items.size(); i-- > 0;) items[i] = pop();
-      push(make_sequence(Kind::kTuple, items));
+      push(make_sequence(PickleKind::kTuple, items));
       break;
     }
-    case 'X': case 0x8c: case 0x8d: {  // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
+    case 'X':
+    case 0x8c:
+    case 0x8d: {  // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
       const uint64_t n = read_le(op == 'X' ? 4 : op == 0x8c ? 1 : 8);
-      PickleValue* s = make(Kind::kString);
+      PickleValue* s = make(PickleKind::kString);
       s->text = read_bytes(n);
       push(s);
       break;
     }
     case 'J': push(make_int(static_cast<int32_t>(static_cast<uint32_t>(read_le(4))))); break;  // BININT
-    case 'K': push(make_int(read_u8())); break;                                              // BININT1
-    case 'M': push(make_int(static_cast<int64_t>(read_le(2)))); break;                       // BININT2
+    case 'K': push(make_int(read_u8())); break;                                                // BININT1
+    case 'M': push(make_int(static_cast<int64_t>(read_le(2)))); break;                         // BININT2
     case 0x8a: {  // LONG1: n bytes, little-endian two's complement
       const uint8_t n = read_u8();
       if (n > 8) fail("integer of " + std::to_string(n) + " bytes at byte " + std::to_string(at) + " is too large");
@@ -266,14 +271,15 @@ void StateDictUnpickler::step(uint8_t op, size_t at) {
       push(make_int(static_cast<int64_t>(v)));
       break;
     }
-    case 'G': {  // BINFLOAT: a big-endian IEEE double
+    case 'G': {    // BINFLOAT: a big-endian IEEE double
       read_le(8);  // no float is used: hooks and metadata are not kept
-      push(make(Kind::kFloat));
+      push(make(PickleKind::kFloat));
       break;
     }
-    case 'N': push(make(Kind::kNone)); break;
-    case 0x88: case 0x89: {  // NEWTRUE, NEWFALSE
-      PickleValue* v = make(Kind::kBool);
+    case 'N': push(make(PickleKind::kNone)); break;
+    case 0x88:
+    case 0x89: {  // NEWTRUE, NEWFALSE
+      PickleValue* v = make(PickleKind::kBool);
       v->number = op == 0x88;
       push(v);
       break;
@@ -286,7 +292,8 @@ void StateDictUnpickler::step(uint8_t op, size_t at) {
     case 0x93: {  // STACK_GLOBAL
       PickleValue* name = pop();
       PickleValue* module = pop();
-      if (name->kind != Kind::kString || module->kind != Kind::kString) fail("STACK_GLOBAL needs two strings");
+      if (name->kind != PickleKind::kString || module->kind != PickleKind::kString)
+        fail("STACK_GLOBAL needs two strings");
       push(global(module->text, name->text));
       break;
     }
@@ -299,23 +306,36 @@ void StateDictUnpickler::step(uint8_t op, size_t at) {
     }
     case 'b': {  // BUILD: an OrderedDict's attributes (the state_dict's _metadata) are not kept
       pop();
-      if (top()->kind != Kind::kDict) fail(std::string("BUILD on a ") + kind_name(top()->kind) + ", not a dict");
+      if (top()->kind != PickleKind::kDict)
+        fail(std::string("BUILD on a ") + kind_name(top()->kind) + ", not a dict");
       break;
     }
     case 's': {  // SETITEM
       PickleValue* value = pop();
       PickleValue* key = pop();
-      add_items(top(), {key, value}, Kind::kDict, "SETITEM");
+      add_items(top(), {key, value}, PickleKind::kDict, "SETITEM");
       break;
     }
-    case 'u': { auto items = pop_mark(); add_items(top(), items, Kind::kDict, "SETITEMS"); break; }
-    case 'a': { PickleValue* v = pop(); add_items(top(), {v}, Kind::kList, "APPEND"); break; }
-    case 'e': { auto items = pop_mark(); add_items(top(), items, Kind::kList, "APPENDS"); break; }
-    case 'q': memo_put(read_u8()); break;          // BINPUT
-    case 'r': memo_put(read_le(4)); break;         // LONG_BINPUT
-    case 0x94: memo_put(memo_.size()); break;      // MEMOIZE
-    case 'h': push(memo_get(read_u8())); break;    // BINGET
-    case 'j': push(memo_get(read_le(4))); break;   // LONG_BINGET
+    case 'u': {
+      auto items = pop_mark();
+      add_items(top(), items, PickleKind::kDict, "SETITEMS");
+      break;
+    }
+    case 'a': {
+      PickleValue* v = pop();
+      add_items(top(), {v}, PickleKind::kList, "APPEND");
+      break;
+    }
+    case 'e': {
+      auto items = pop_mark();
+      add_items(top(), items, PickleKind::kList, "APPENDS");
+      break;
+    }
+    case 'q': memo_put(read_u8()); break;         // BINPUT
+    case 'r': memo_put(read_le(4)); break;        // LONG_BINPUT
+    case 0x94: memo_put(memo_.size()); break;     // MEMOIZE
+    case 'h': push(memo_get(read_u8())); break;   // BINGET
+    case 'j': push(memo_get(read_le(4))); break;  // LONG_BINGET
     default: {
       const char* name = unsupported_opcode_name(op);
       char hex[8];
@@ -327,7 +347,7 @@ void StateDictUnpickler::step(uint8_t op, size_t at) {
 }
 
 PickleValue* StateDictUnpickler::global(const std::string& module, const std::string& name) {
-  PickleValue* v = make(Kind::kGlobal);
+  PickleValue* v = make(PickleKind::kGlobal);
   v->text = module + "." + name;
   if (v->text == "collections.OrderedDict") {
     v->number = static_cast<int64_t>(PickleGlobal::kOrderedDict);
@@ -342,7 +362,8 @@ PickleValue* StateDictUnpickler::global(const std::string& module, const std::st
     for (size_t i = 0; module == "torch" && i < std::size(kTorchStorageTypes); ++i)
       if (name == kTorchStorageTypes[i].name) found = static_cast<int64_t>(i);
     if (found < 0)
-      fail("global \"" + v->text + "\" is not allowed (a state_dict holds only OrderedDicts, tensors and "
+      fail("global \"" + v->text +
+           "\" is not allowed (a state_dict holds only OrderedDicts, tensors and "
            "torch.<Type>Storage of float, double, half, bfloat16, long, int, short, char, byte, bool)");
     v->number = static_cast<int64_t>(PickleGlobal::kStorageClass);
     v->storage_type = found;
@@ -351,32 +372,32 @@ PickleValue* StateDictUnpickler::global(const std::string& module, const std::st
 }
 
 PickleValue* StateDictUnpickler::reduce(const PickleValue& callable, const PickleValue& args) {
-  if (callable.kind != Kind::kGlobal) fail(std::string("REDUCE calls a ") + kind_name(callable.kind));
-  if (args.kind != Kind::kTuple) fail("REDUCE of " + callable.text + " with a " + kind_name(args.kind) + " of arguments");
+  if (callable.kind != PickleKind::kGlobal) fail(std::string("REDUCE calls a ") + kind_name(callable.kind));
+  if (args.kind != PickleKind::kTuple)
+    fail("REDUCE of " + callable.text + " with a " + kind_name(args.kind) + " of arguments");
   switch (static_cast<PickleGlobal>(callable.number)) {
     case PickleGlobal::kOrderedDict:
       if (!args.items.empty()) fail("collections.OrderedDict called with arguments");
-      return make(Kind::kDict);
-    case PickleGlobal::kRebuildTensor:
-      return rebuild_tensor(args);
+      return make(PickleKind::kDict);
+    case PickleGlobal::kRebuildTensor: return rebuild_tensor(args);
     case PickleGlobal::kRebuildParameter:  // (tensor, requires_grad, backward_hooks)
-      if (args.items.size() != 3 || args.items[0]->kind != Kind::kTensor)
+      if (args.items.size() != 3 || args.items[0]->kind != PickleKind::kTensor)
         fail("torch._utils._rebuild_parameter expects (tensor, requires_grad, backward_hooks)");
       return args.items[0];
     case PickleGlobal::kRestoreTypeTag:  // (value, type name)
       if (args.items.size() != 2) fail("torch.jit._pickle.restore_type_tag expects (value, type)");
       return args.items[0];
-    case PickleGlobal::kStorageClass:
-      break;
+    case PickleGlobal::kStorageClass: break;
   }
   fail("REDUCE calls " + callable.text + ", which is only a storage type");
 }
 
 PickleValue* StateDictUnpickler::persistent_load(const PickleValue& pid) {
   const auto& f = pid.items;
-  if (pid.kind != Kind::kTuple || f.size() != 5 || f[0]->kind != Kind::kString || f[0]->text != "storage" ||
-      f[1]->kind != Kind::kGlobal || static_cast<PickleGlobal>(f[1]->number) != PickleGlobal::kStorageClass ||
-      f[2]->kind != Kind::kString || f[3]->kind != Kind::kString || f[4]->kind != Kind::kInt)
+  if (pid.kind != PickleKind::kTuple || f.size() != 5 || f[0]->kind != PickleKind::kString ||
+      f[0]->text != "storage" || f[1]->kind != PickleKind::kGlobal ||
+      static_cast<PickleGlobal>(f[1]->number) != PickleGlobal::kStorageClass || f[2]->kind != PickleKind::kString ||
+      f[3]->kind != PickleKind::kString || f[4]->kind != PickleKind::kInt)
     fail("persistent id is not ('storage', torch.<Type>Storage, key, location, numel)");
   const TorchStorageType& type = kTorchStorageTypes[f[1]->storage_type];
   if (f[4]->number < 0) fail("storage \"" + f[2]->text + "\" has " + std::to_string(f[4]->number) + " elements");
@@ -388,7 +409,7 @@ PickleValue* StateDictUnpickler::persistent_load(const PickleValue& pid) {
     if (seen.dtype != type.dtype || seen.numel != static_cast<uint64_t>(f[4]->number))
       fail("storage \"" + f[2]->text + "\" is declared twice with different types or sizes");
   }
-  PickleValue* v = make(Kind::kStorage);
+  PickleValue* v = make(PickleKind::kStorage);
   v->number = static_cast<int64_t>(it->second);
   return v;
 }
@@ -397,8 +418,8 @@ PickleValue* StateDictUnpickler::persistent_load(const PickleValue& pid) {
 // backward_hooks[, metadata]): a strided view of the storage.
 PickleValue* StateDictUnpickler::rebuild_tensor(const PickleValue& args) {
   const auto& a = args.items;
-  if ((a.size() != 6 && a.size() != 7) || a[0]->kind != Kind::kStorage || a[1]->kind != Kind::kInt ||
-      a[2]->kind != Kind::kTuple || a[3]->kind != Kind::kTuple)
+  if ((a.size() != 6 && a.size() != 7) || a[0]->kind != PickleKind::kStorage || a[1]->kind != PickleKind::kInt ||
+      a[2]->kind != PickleKind::kTuple || a[3]->kind != PickleKind::kTuple)
     fail("torch._utils._rebuild_tensor_v2 expects (storage, offset, size, stride, requires_grad, hooks)");
   const PickledStorage& storage = out_.storages[static_cast<size_t>(a[0]->number)];
   PickledTensor t;
@@ -411,7 +432,8 @@ PickleValue* StateDictUnpickler::rebuild_tensor(const PickleValue& args) {
   for (size_t i = 0; i < a[2]->items.size(); ++i) {
     const PickleValue* size = a[2]->items[i];
     const PickleValue* stride = a[3]->items[i];
-    if (size->kind != Kind::kInt || stride->kind != Kind::kInt || size->number < 0 || stride->number < 0)
+    if (size->kind != PickleKind::kInt || stride->kind != PickleKind::kInt || size->number < 0 ||
+        stride->number < 0)
       fail("tensor of storage \"" + storage.key + "\": sizes and strides must be non-negative integers");
     t.sizes.push_back(size->number);
     t.strides.push_back(stride->number);
@@ -438,19 +460,21 @@ PickleValue* StateDictUnpickler::rebuild_tensor(const PickleValue& args) {
     fail(view + " reaches past the end of storage \"" + storage.key + "\" (" + std::to_string(storage.numel) +
          " elements)");
   t.numel = static_cast<int64_t>(numel);
-  PickleValue* v = make(Kind::kTensor);
+  PickleValue* v = make(PickleKind::kTensor);
   v->number = static_cast<int64_t>(tensors_.size());
   tensors_.push_back(std::move(t));
   return v;
 }
 
 PickledStateDict StateDictUnpickler::finish(const PickleValue* root) {
-  if (root->kind != Kind::kDict) fail(std::string("the pickled object is a ") + kind_name(root->kind) + ", not a state_dict");
+  if (root->kind != PickleKind::kDict)
+    fail(std::string("the pickled object is a ") + kind_name(root->kind) + ", not a state_dict");
   for (size_t i = 0; i + 1 < root->items.size(); i += 2) {
     const PickleValue* key = root->items[i];
     const PickleValue* value = root->items[i + 1];
-    if (key->kind != Kind::kString) fail(std::string("a state_dict key is a ") + kind_name(key->kind) + ", not a string");
-    if (value->kind != Kind::kTensor)
+    if (key->kind != PickleKind::kString)
+      fail(std::string("a state_dict key is a ") + kind_name(key->kind) + ", not a string");
+    if (value->kind != PickleKind::kTensor)
       fail("\"" + key->text + "\" is a " + kind_name(value->kind) + ", not a tensor");
     out_.tensors[key->text] = tensors_[static_cast<size_t>(value->number)];  // a later key wins, as in Python
   }

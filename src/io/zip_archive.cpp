@@ -35,7 +35,8 @@ bool zip_span_fits(uint64_t offset, uint64_t length, uint64_t limit) {
 ZipArchive::ZipArchive(const char* data, size_t size, std::string where)
     : data_(data), size_(size), where_(std::move(where)) {
   if (size_ < kEndSize)
-    fail("not a zip archive (" + std::to_string(size_) + " bytes, shorter than an end-of-central-directory record)");
+    fail("not a zip archive (" + std::to_string(size_) +
+         " bytes, shorter than an end-of-central-directory record)");
   // The end record is the last thing but its comment (at most 65535 bytes).
   size_t end = size_;
   const size_t lowest = size_ - kEndSize > 0xffff ? size_ - kEndSize - 0xffff : 0;
@@ -70,9 +71,11 @@ ZipArchive::ZipArchive(const char* data, size_t size, std::string where)
   if (disk != 0 || cd_disk != 0 || disk_count != count) fail("multi-disk zip archives are not supported");
   if (!zip_span_fits(cd_offset, cd_size, cd_limit))
     fail("central directory (offset " + std::to_string(cd_offset) + ", " + std::to_string(cd_size) +
-         " bytes) lies outside the file's " + std::to_string(cd_limit) + " bytes before its end record (truncated?)");
+         " bytes) lies outside the file's " + std::to_string(cd_limit) +
+         " bytes before its end record (truncated?)");
   if (count > kMaxEntries)
-    fail("too many entries (expected at most " + std::to_string(kMaxEntries) + ", got " + std::to_string(count) + ")");
+    fail("too many entries (expected at most " + std::to_string(kMaxEntries) + ", got " + std::to_string(count) +
+         ")");
   if (count > cd_size / kCentralSize)
     fail("central directory of " + std::to_string(cd_size) + " bytes cannot hold " + std::to_string(count) +
          " entries");
@@ -87,7 +90,8 @@ void ZipArchive::read_directory(uint64_t cd_offset, uint64_t cd_size, uint64_t c
     if (!zip_span_fits(pos, kCentralSize, cd_end))
       fail("central directory entry " + std::to_string(i) + " runs past the directory's end");
     const char* h = data_ + pos;
-    if (zip_u32(h) != kCentralSignature) fail("central directory entry " + std::to_string(i) + " has a bad signature");
+    if (zip_u32(h) != kCentralSignature)
+      fail("central directory entry " + std::to_string(i) + " has a bad signature");
     const uint16_t flags = zip_u16(h + 8), method = zip_u16(h + 10);
     uint64_t packed = zip_u32(h + 20), size = zip_u32(h + 24);
     const uint64_t name_len = zip_u16(h + 28), extra_len = zip_u16(h + 30), comment_len = zip_u16(h + 32);
