@@ -179,6 +179,21 @@ TEST(TorchBin, ReadsWhatPickleSaveWritesForNonContiguousAndBool) {
   auto file = open_torch_bin_bytes(bytes.data(), bytes.size(), "mem.bin");
   EXPECT_TRUE(torch::equal(file->get("t"), t));
   EXPECT_TRUE(torch::equal(file->get("mask"), torch::tensor({int64_t{1}, int64_t{0}, int64_t{1}})));
+  auto mask = torch::zeros({3}, torch::kBool);
+  file->read_into("mask", mask);
+  EXPECT_TRUE(torch::equal(mask, torch::tensor({true, false, true})));
+}
+
+// A bool storage holding bytes other than 0 and 1 (torch.save never writes
+// them) reads as true, never as an invalid bool.
+TEST(TorchBin, BoolBytesOtherThanZeroAndOneReadAsTrue) {
+  const auto bytes =
+      archive(state_dict_pickle({{"b", "0", "BoolStorage", 3, 0, {3}, {1}}}), std::string("\0\x07\xff", 3));
+  auto file = open_torch_bin_bytes(bytes.data(), bytes.size(), "mem.bin");
+  EXPECT_TRUE(torch::equal(file->get("b"), torch::tensor({int64_t{0}, int64_t{1}, int64_t{1}})));
+  auto target = torch::zeros({3}, torch::kBool);
+  file->read_into("b", target);
+  EXPECT_TRUE(torch::equal(target, torch::tensor({false, true, true})));
 }
 
 // ------------------------------------------------------------- the zip --

@@ -71,8 +71,9 @@ class TorchBinFile final : public TensorFile {
   void read_into(const std::string& name, torch::Tensor& target) const override {
     const PickledTensor& t = tensor(name);
     const StorageBytes& s = storages_[t.storage];
-    const bool direct = s.dtype == target.scalar_type() && is_contiguous(t) && target.is_contiguous() &&
-                        target.is_cpu() && target.numel() == t.numel;
+    // (Not bool: a stored byte other than 0 or 1 would be an invalid bool.)
+    const bool direct = s.dtype == target.scalar_type() && s.dtype != torch::kBool && is_contiguous(t) &&
+                        target.is_contiguous() && target.is_cpu() && target.numel() == t.numel;
     if (!direct) return TensorFile::read_into(name, target);
     copy_out(s, t.offset, t.numel, target.data_ptr());
     torch::autograd::impl::bump_version(target);  // as copy_ would: caches key on the version
