@@ -38,7 +38,8 @@ struct ClassifyArgs {
   int64_t batch_size = 8;
   EngineFlags engine;
   ChunkingFlags chunking;
-  size_t max_labels = 1000;
+  size_t max_labels = ClassifierOptions{}.max_labels;
+  size_t max_text_bytes = ClassifierOptions{}.max_text_bytes;
   size_t chunk = 256;  // records classified per library call
 };
 
@@ -81,6 +82,7 @@ int run_classify(const ClassifyArgs& a) {
   ClassifierOptions copts = a.engine.options();
   copts.batch_size = a.batch_size;
   copts.max_labels = a.max_labels;
+  copts.max_text_bytes = a.max_text_bytes;
   const Classifier clf = Classifier::load(a.model.empty() ? default_model_dir() : a.model, copts);
 
   ClassifyOptions opts;
@@ -202,6 +204,10 @@ void add_classify_command(CLI::App& app, int& exit_code) {
   args->engine.add_to(*cmd);
   args->chunking.add_to(*cmd);
   cmd->add_option("--max-labels", args->max_labels, "Most labels one input may have")->capture_default_str();
+  cmd->add_option("--max-text-bytes", args->max_text_bytes,
+                  "Longest text, prompt, label or example text in bytes; longer is an error before tokenizing")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->callback([args, &exit_code]() { exit_code = run_classify(*args); });
 }
 

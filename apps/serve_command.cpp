@@ -59,6 +59,7 @@ int run_serve(ServeArgs a) {
   // One server batch is one library call: let it be one forward pass too.
   copts.batch_size = static_cast<int64_t>(a.server.max_batch_size);
   copts.max_labels = a.server.limits.max_labels;
+  copts.max_text_bytes = a.server.limits.max_text_bytes;
   Classifier clf = Classifier::load(a.model, copts);
 
   // A directory's name, or the Hub id as given.

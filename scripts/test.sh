@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 (cd build && ctest --output-on-failure -j"$(nproc)" --timeout 600)
-bash scripts/test-tsan.sh
+bash scripts/test-sanitizers.sh
 bash scripts/test-install.sh build

@@ -137,6 +137,7 @@ TEST(ClassifierErrors, BadRequestsNameTheProblem) {
   GLICLASS_REQUIRE_GOLDEN();
   ClassifierOptions o;
   o.max_labels = 30;
+  o.max_text_bytes = 64;
   const auto clf = Classifier::load((golden_dir() / "deberta_first_simple_pf").string(), o);
   auto expect_input_error = [&](ClassifyRequest r, const std::string& words) {
     try {
@@ -153,6 +154,16 @@ TEST(ClassifierErrors, BadRequestsNameTheProblem) {
   ClassifyRequest many{"text", {}};
   for (int i = 0; i < 31; ++i) many.labels.push_back("l" + std::to_string(i));
   expect_input_error(many, "31 labels, more than the limit of 30");
+  // Sizes are checked before anything else reads the text (even invalid UTF-8).
+  expect_input_error({std::string(65, '\xff'), {"a"}}, "text is 65 bytes, more than the limit of 64");
+  expect_input_error({"text", {"a", std::string(100, 'x')}}, "label 1 is 100 bytes, more than the limit of 64");
+  ClassifyRequest long_prompt{"text", {"a"}};
+  long_prompt.prompt = std::string(70, 'p');
+  expect_input_error(long_prompt, "prompt is 70 bytes");
+  ClassifyRequest long_example{"text", {"a"}};
+  long_example.examples = {{std::string(64, 'e'), {"a"}}, {std::string(65, 'e'), {"a"}}};
+  expect_input_error(long_example, "example 1 text is 65 bytes");
+  EXPECT_NO_THROW(clf.classify({std::string(64, 'x'), {"a"}}));
 
   // A batch with one bad request names its index.
   try {

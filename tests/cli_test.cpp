@@ -98,6 +98,18 @@ TEST(Cli, BadJsonlLineIsReportedInPlaceAndTheRestRun) {
   EXPECT_EQ(r.lines[4]["predictions"].size(), 3u);  // threshold 0 keeps every shared label
 }
 
+TEST(Cli, TextOverTheByteLimitIsReportedInPlace) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const std::string input = "{\"id\": 1, \"text\": \"" + std::string(40, 'x') + "\"}\n{\"id\": 2, \"text\": \"short\"}\n";
+  auto r = run_cli(model_arg() + " --labels a,b --max-text-bytes 32 --input - --format jsonl", input);
+  EXPECT_EQ(r.exit_code, 2);
+  ASSERT_EQ(r.lines.size(), 2u) << r.raw;
+  EXPECT_NE(r.lines[0]["error"].get<std::string>().find("text is 40 bytes, more than the limit of 32"),
+            std::string::npos) << r.raw;
+  EXPECT_EQ(r.lines[1]["id"], 2);
+  EXPECT_EQ(r.lines[1].contains("error"), false) << r.raw;
+}
+
 TEST(Cli, LongTextWindowsAndRacExamplesMatchTheLibrary) {
   GLICLASS_REQUIRE_GOLDEN();
   std::string text;

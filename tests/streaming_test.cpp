@@ -52,6 +52,9 @@ std::string joined(const std::vector<std::string>& parts) {
   return s;
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: the tests derive from it.
 class StreamingGolden : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -66,8 +69,6 @@ class StreamingGolden : public ::testing::Test {
     return o.predictions ? o.predictions->logits : std::vector<float>{};
   }
 };
-
-}  // namespace
 
 TEST(StreamingStrategy, EachTriggerFiresWhenItShould) {
   StrategyState every(StreamStrategy::every_chunk());

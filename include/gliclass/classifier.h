@@ -91,6 +91,10 @@ struct ClassifierOptions {
   // while long ones keep their attention scores small enough for the cache.
   int64_t max_batch_tokens = 4096;
   size_t max_labels = 1000;    // more labels than this in one request is an InputError
+  // Bytes of UTF-8 in one text (also in the prompt, a label or an example's
+  // text), at most; longer is an InputError before anything is tokenized.
+  // Tokens never outnumber bytes by much, so this bounds a request's memory.
+  size_t max_text_bytes = size_t{16} << 20;
   // PEFT LoRA adapter directories by id, kept apart from the weights (many
   // over one base model); requests choose one with adapter_id, and rows of
   // different adapters never share a forward pass.

@@ -86,7 +86,7 @@ Classifier Classifier::load(const std::string& model_or_id, const ClassifierOpti
 }
 
 void Classifier::validate(const ClassifyRequest& request) const {
-  pipeline::validate_request(request, impl_->options.max_labels);
+  pipeline::validate_request(request, impl_->options);
   const auto& id = request.adapter_id;
   if (!id.empty() && id != kBaseAdapter && !impl_->options.adapters.count(id))
     throw InputError("input: unknown adapter id '" + id + "'");

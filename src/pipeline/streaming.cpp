@@ -27,14 +27,6 @@
 namespace gliclass {
 namespace {
 
-struct Session {
-  explicit Session(StreamStrategy s) : strategy(std::move(s)) {}
-  encoders::Qwen3KVCache cache;
-  int64_t next_position = 0;  // absolute position of the next token (keeps counting past cropping)
-  std::string prefix;         // prompt + examples, cached before the first chunk
-  pipeline::StrategyState strategy;
-};
-
 // ids [B, longest] right padded, and each row's length.
 model::CachedRows cached_rows(const std::vector<std::vector<int64_t>>& ids) {
   model::CachedRows rows;
@@ -53,6 +45,14 @@ model::CachedRows cached_rows(const std::vector<std::vector<int64_t>>& ids) {
 }  // namespace
 
 struct StreamingClassifier::Impl {
+  struct Session {
+    explicit Session(StreamStrategy s) : strategy(std::move(s)) {}
+    encoders::Qwen3KVCache cache;
+    int64_t next_position = 0;  // absolute position of the next token (keeps counting past cropping)
+    std::string prefix;         // prompt + examples, cached before the first chunk
+    pipeline::StrategyState strategy;
+  };
+
   std::shared_ptr<const tokenize::Tokenizer> tokenizer;
   std::shared_ptr<model::DecoderKVImpl> decoder;
   ClassifierOptions options;
@@ -105,7 +105,7 @@ void StreamingClassifier::Impl::check(const std::vector<StreamInput>& inputs) co
     request.examples = in.examples;
     request.threshold = in.threshold;
     try {
-      pipeline::validate_request(request, options.max_labels);
+      pipeline::validate_request(request, options);
     } catch (const InputError& e) {
       fail(e.what());
     }
@@ -206,7 +206,8 @@ std::vector<StreamOutput> StreamingClassifier::push(const std::vector<StreamInpu
   for (const auto& in : inputs) {
     auto it = impl_->sessions.find(in.session_id);
     if (it == impl_->sessions.end()) {
-      it = impl_->sessions.emplace(in.session_id, Session(in.strategy.value_or(impl_->stream.default_strategy))).first;
+      Impl::Session session(in.strategy.value_or(impl_->stream.default_strategy));
+      it = impl_->sessions.emplace(in.session_id, std::move(session)).first;
       impl_->order.push_back(in.session_id);
     }
     // A session without cached text takes the prefix it is given now.

@@ -21,8 +21,13 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-void validate_request(const ClassifyRequest& r, size_t max_labels) {
-  auto check_utf8 = [](std::string_view s, const std::string& what) {
+void validate_request(const ClassifyRequest& r, const ClassifierOptions& limits) {
+  const size_t max_labels = limits.max_labels;
+  // Size first: nothing is scanned or tokenized past the limit.
+  auto check_utf8 = [&](std::string_view s, const std::string& what) {
+    if (s.size() > limits.max_text_bytes)
+      throw InputError("input: " + what + " is " + std::to_string(s.size()) + " bytes, more than the limit of " +
+                       std::to_string(limits.max_text_bytes));
     if (!is_valid_utf8(s)) throw InputError("input: " + what + " is not valid UTF-8");
   };
   check_utf8(r.text, "text");

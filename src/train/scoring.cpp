@@ -50,7 +50,7 @@ EvalReport evaluate_model(const model::ModelPtr& model, std::shared_ptr<const to
   opts.type = single_label ? ClassificationType::kSingleLabel : ClassificationType::kMultiLabel;
   if (!single_label) opts.threshold = static_cast<float>(threshold);
   auto classify = [&](const std::vector<ClassifyRequest>& requests) {
-    for (const auto& r : requests) pipeline::validate_request(r, copts.max_labels);
+    for (const auto& r : requests) pipeline::validate_request(r, copts);
     return pipe.run(requests, opts);
   };
   auto scored = score_examples(examples, classify, single_label, 64);
