@@ -1,7 +1,6 @@
 // The bi-encoders' label cache alone: LRU order, the byte bound, copies, and
-// many threads at once. Also built with ThreadSanitizer as
-// label_cache_tsan_test (CMake option GLICLASS_TSAN_TESTS, run by
-// scripts/test.sh).
+// many threads at once. Also run under ThreadSanitizer
+// (scripts/test-sanitizers.sh).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
