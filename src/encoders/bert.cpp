@@ -13,15 +13,6 @@
 namespace gliclass::encoders {
 namespace {
 
-[[noreturn]] void model_config_error(const std::string& model_type, const std::string& what) {
-  config_error(model_type + " config", what);
-}
-
-template <typename T>
-void read(const nlohmann::json& j, const std::string& model_type, const char* key, T& out) {
-  read_config(j, model_type + " config", key, out);
-}
-
 torch::nn::LayerNorm layer_norm(const BertConfig& config) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
 }
@@ -31,37 +22,38 @@ torch::nn::LayerNorm layer_norm(const BertConfig& config) {
 // ---------------------------------------------------------------- config
 
 BertConfig BertConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) model_config_error("bert", std::string("expected a JSON object (got ") + j.type_name() + ")");
+  const ConfigComponent bert{"bert config"};
+  bert.expect_object(j);
   BertConfig c;
-  read(j, c.model_type, "model_type", c.model_type);
+  bert.read(j, "model_type", c.model_type);
   if (c.model_type == "roberta") {
     c.vocab_size = 50265, c.pad_token_id = 1;  // RobertaConfig defaults
   } else if (c.model_type == "xlm-roberta") {
     c.pad_token_id = 1;  // XLMRobertaConfig defaults
   } else if (c.model_type != "bert") {
-    model_config_error("bert", "unsupported model_type '" + c.model_type + "' (expected bert, roberta or xlm-roberta)");
+    bert.fail("unsupported model_type '" + c.model_type + "' (expected bert, roberta or xlm-roberta)");
   }
-  const auto& t = c.model_type;
-  read(j, t, "vocab_size", c.vocab_size);
-  read(j, t, "hidden_size", c.hidden_size);
-  read(j, t, "num_hidden_layers", c.num_hidden_layers);
-  read(j, t, "num_attention_heads", c.num_attention_heads);
-  read(j, t, "intermediate_size", c.intermediate_size);
-  read(j, t, "hidden_act", c.hidden_act);
-  read(j, t, "hidden_dropout_prob", c.hidden_dropout_prob);
-  read(j, t, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-  read(j, t, "max_position_embeddings", c.max_position_embeddings);
-  read(j, t, "type_vocab_size", c.type_vocab_size);
-  read(j, t, "initializer_range", c.initializer_range);
-  read(j, t, "layer_norm_eps", c.layer_norm_eps);
-  read(j, t, "pad_token_id", c.pad_token_id);
+  const ConfigComponent config{c.model_type + " config"};
+  config.read(j, "vocab_size", c.vocab_size);
+  config.read(j, "hidden_size", c.hidden_size);
+  config.read(j, "num_hidden_layers", c.num_hidden_layers);
+  config.read(j, "num_attention_heads", c.num_attention_heads);
+  config.read(j, "intermediate_size", c.intermediate_size);
+  config.read(j, "hidden_act", c.hidden_act);
+  config.read(j, "hidden_dropout_prob", c.hidden_dropout_prob);
+  config.read(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  config.read(j, "max_position_embeddings", c.max_position_embeddings);
+  config.read(j, "type_vocab_size", c.type_vocab_size);
+  config.read(j, "initializer_range", c.initializer_range);
+  config.read(j, "layer_norm_eps", c.layer_norm_eps);
+  config.read(j, "pad_token_id", c.pad_token_id);
   if (j.contains("pad_token_id") && j["pad_token_id"].is_null()) c.pad_token_id = -1;
-  read(j, t, "position_embedding_type", c.position_embedding_type);
+  config.read(j, "position_embedding_type", c.position_embedding_type);
   // Decoder / cross-attention variants add causal masks and weights an encoder has no use for.
   for (const char* key : {"is_decoder", "add_cross_attention"}) {
     bool flag = false;
-    read(j, t, key, flag);
-    if (flag) model_config_error(t, std::string("'") + key + "' is not supported by the encoder (expected false, got true)");
+    config.read(j, key, flag);
+    if (flag) config.fail(std::string("'") + key + "' is not supported by the encoder (expected false, got true)");
   }
   c.validate();
   return c;
@@ -69,26 +61,26 @@ BertConfig BertConfig::from_json(const nlohmann::json& j) {
 
 void BertConfig::validate() const {
   auto got = [](auto v) { return " (got " + std::to_string(v) + ")"; };
-  const auto& t = model_type;
+  const ConfigComponent config{model_type + " config"};
   for (auto [value, key] : {std::pair{vocab_size, "vocab_size"}, {hidden_size, "hidden_size"},
                             {num_attention_heads, "num_attention_heads"}, {intermediate_size, "intermediate_size"},
                             {max_position_embeddings, "max_position_embeddings"}, {type_vocab_size, "type_vocab_size"}})
-    if (value <= 0) model_config_error(t, std::string("'") + key + "' must be positive" + got(value));
-  if (num_hidden_layers < 0) model_config_error(t, "'num_hidden_layers' must be >= 0" + got(num_hidden_layers));
+    if (value <= 0) config.fail(std::string("'") + key + "' must be positive" + got(value));
+  if (num_hidden_layers < 0) config.fail("'num_hidden_layers' must be >= 0" + got(num_hidden_layers));
   if (hidden_size % num_attention_heads != 0)
-    model_config_error(t, "hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
+    config.fail("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
                         std::to_string(num_attention_heads) + ", got " + std::to_string(hidden_size) + ")");
-  if (layer_norm_eps <= 0) model_config_error(t, "'layer_norm_eps' must be positive" + got(layer_norm_eps));
+  if (layer_norm_eps <= 0) config.fail("'layer_norm_eps' must be positive" + got(layer_norm_eps));
   for (double p : {hidden_dropout_prob, attention_probs_dropout_prob})
-    if (p < 0 || p >= 1) model_config_error(t, "dropout probabilities must be in [0, 1)" + got(p));
+    if (p < 0 || p >= 1) config.fail("dropout probabilities must be in [0, 1)" + got(p));
   if (position_embedding_type != "absolute" && position_embedding_type != "relative_key" &&
       position_embedding_type != "relative_key_query")
-    model_config_error(t, "unknown position_embedding_type '" + position_embedding_type +
+    config.fail("unknown position_embedding_type '" + position_embedding_type +
                         "' (expected absolute, relative_key or relative_key_query)");
   if (roberta_positions() && (pad_token_id < 0 || pad_token_id + 1 >= max_position_embeddings))
-    model_config_error(t, "position ids start at pad_token_id + 1, so pad_token_id must be in 0.." +
+    config.fail("position ids start at pad_token_id + 1, so pad_token_id must be in 0.." +
                         std::to_string(max_position_embeddings - 2) + got(pad_token_id));
-  activation_by_name(hidden_act, t + " config");
+  activation_by_name(hidden_act, config.name);
 }
 
 torch::Tensor bert_position_ids(const BertConfig& config, const torch::Tensor& input_ids, int64_t batch,

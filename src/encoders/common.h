@@ -40,6 +40,22 @@ void read_config(const nlohmann::json& j, const std::string& component, const ch
   out = v->get<T>();
 }
 
+// One encoder's config.json: reads keys into a config struct and raises
+// ModelErrors "<name>: <what>", e.g. "deberta-v2 config: 'vocab_size' must be positive".
+struct ConfigComponent {
+  std::string name;
+
+  [[noreturn]] void fail(const std::string& what) const { config_error(name, what); }
+  template <typename T>
+  void read(const nlohmann::json& j, const char* key, T& out) const {
+    read_config(j, name, key, out);
+  }
+  // The config must be a JSON object.
+  void expect_object(const nlohmann::json& j) const {
+    if (!j.is_object()) fail(std::string("expected a JSON object (got ") + j.type_name() + ")");
+  }
+};
+
 // HF's inference-time dropout is a no-op; training uses the module's mode.
 torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training);
 

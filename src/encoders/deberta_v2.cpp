@@ -17,14 +17,7 @@
 namespace gliclass::encoders {
 namespace {
 
-const char* const kComponent = "deberta-v2 config";
-
-[[noreturn]] void config_error(const std::string& what) { encoders::config_error(kComponent, what); }
-
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out) {
-  read_config(j, kComponent, key, out);
-}
+const ConfigComponent kDebertaV2Config{"deberta-v2 config"};
 
 std::string trimmed_lower(std::string s) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -46,11 +39,11 @@ void read_list(const nlohmann::json& j, const char* key, std::vector<std::string
   } else if (v->is_array()) {
     for (const auto& item : *v) {
       if (!item.is_string())
-        config_error(std::string("'") + key + "' entries must be strings (got " + item.dump() + ")");
+        kDebertaV2Config.fail(std::string("'") + key + "' entries must be strings (got " + item.dump() + ")");
       out.push_back(trimmed_lower(item.get<std::string>()));
     }
   } else {
-    config_error(std::string("'") + key + "' must be a list or a '|'-separated string (got " + v->dump() + ")");
+    kDebertaV2Config.fail(std::string("'") + key + "' must be a list or a '|'-separated string (got " + v->dump() + ")");
   }
 }
 
@@ -67,34 +60,34 @@ torch::nn::LayerNorm layer_norm(const DebertaV2Config& config) {
 // ---------------------------------------------------------------- config
 
 DebertaV2Config DebertaV2Config::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) config_error(std::string("expected a JSON object (got ") + j.type_name() + ")");
+  kDebertaV2Config.expect_object(j);
   DebertaV2Config c;
-  read(j, "vocab_size", c.vocab_size);
-  read(j, "hidden_size", c.hidden_size);
-  read(j, "num_hidden_layers", c.num_hidden_layers);
-  read(j, "num_attention_heads", c.num_attention_heads);
-  read(j, "intermediate_size", c.intermediate_size);
-  read(j, "hidden_act", c.hidden_act);
-  read(j, "hidden_dropout_prob", c.hidden_dropout_prob);
-  read(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-  read(j, "max_position_embeddings", c.max_position_embeddings);
-  read(j, "type_vocab_size", c.type_vocab_size);
-  read(j, "initializer_range", c.initializer_range);
-  read(j, "layer_norm_eps", c.layer_norm_eps);
-  read(j, "relative_attention", c.relative_attention);
-  read(j, "max_relative_positions", c.max_relative_positions);
-  read(j, "pad_token_id", c.pad_token_id);
+  kDebertaV2Config.read(j, "vocab_size", c.vocab_size);
+  kDebertaV2Config.read(j, "hidden_size", c.hidden_size);
+  kDebertaV2Config.read(j, "num_hidden_layers", c.num_hidden_layers);
+  kDebertaV2Config.read(j, "num_attention_heads", c.num_attention_heads);
+  kDebertaV2Config.read(j, "intermediate_size", c.intermediate_size);
+  kDebertaV2Config.read(j, "hidden_act", c.hidden_act);
+  kDebertaV2Config.read(j, "hidden_dropout_prob", c.hidden_dropout_prob);
+  kDebertaV2Config.read(j, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  kDebertaV2Config.read(j, "max_position_embeddings", c.max_position_embeddings);
+  kDebertaV2Config.read(j, "type_vocab_size", c.type_vocab_size);
+  kDebertaV2Config.read(j, "initializer_range", c.initializer_range);
+  kDebertaV2Config.read(j, "layer_norm_eps", c.layer_norm_eps);
+  kDebertaV2Config.read(j, "relative_attention", c.relative_attention);
+  kDebertaV2Config.read(j, "max_relative_positions", c.max_relative_positions);
+  kDebertaV2Config.read(j, "pad_token_id", c.pad_token_id);
   if (j.contains("pad_token_id") && j["pad_token_id"].is_null()) c.pad_token_id = -1;  // no padding row
-  read(j, "position_biased_input", c.position_biased_input);
+  kDebertaV2Config.read(j, "position_biased_input", c.position_biased_input);
   read_list(j, "pos_att_type", c.pos_att_type);
-  read(j, "position_buckets", c.position_buckets);
-  read(j, "share_att_key", c.share_att_key);
+  kDebertaV2Config.read(j, "position_buckets", c.position_buckets);
+  kDebertaV2Config.read(j, "share_att_key", c.share_att_key);
   read_list(j, "norm_rel_ebd", c.norm_rel_ebd);
-  read(j, "embedding_size", c.embedding_size);
-  read(j, "attention_head_size", c.attention_head_size);
-  read(j, "conv_kernel_size", c.conv_kernel_size);
-  read(j, "conv_groups", c.conv_groups);
-  read(j, "conv_act", c.conv_act);
+  kDebertaV2Config.read(j, "embedding_size", c.embedding_size);
+  kDebertaV2Config.read(j, "attention_head_size", c.attention_head_size);
+  kDebertaV2Config.read(j, "conv_kernel_size", c.conv_kernel_size);
+  kDebertaV2Config.read(j, "conv_groups", c.conv_groups);
+  kDebertaV2Config.read(j, "conv_act", c.conv_act);
   c.validate();
   return c;
 }
@@ -104,39 +97,39 @@ void DebertaV2Config::validate() const {
   for (auto [value, key] : {std::pair{vocab_size, "vocab_size"}, {hidden_size, "hidden_size"},
                             {num_attention_heads, "num_attention_heads"}, {intermediate_size, "intermediate_size"},
                             {max_position_embeddings, "max_position_embeddings"}})
-    if (value <= 0) config_error(std::string("'") + key + "' must be positive" + got(value));
+    if (value <= 0) kDebertaV2Config.fail(std::string("'") + key + "' must be positive" + got(value));
   for (auto [value, key] : {std::pair{num_hidden_layers, "num_hidden_layers"}, {type_vocab_size, "type_vocab_size"},
                             {embedding_size, "embedding_size"}, {attention_head_size, "attention_head_size"}})
-    if (value < 0) config_error(std::string("'") + key + "' must be >= 0" + got(value));
+    if (value < 0) kDebertaV2Config.fail(std::string("'") + key + "' must be >= 0" + got(value));
   if (attention_head_size == 0 && hidden_size % num_attention_heads != 0)
-    config_error("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
+    kDebertaV2Config.fail("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
                  std::to_string(num_attention_heads) + ", got " + std::to_string(hidden_size) + ")");
   // HF's attention output projection is hidden x hidden: the heads must tile hidden_size.
   if (attention_head_size > 0 && attention_head_size * num_attention_heads != hidden_size)
-    config_error("attention_head_size * num_attention_heads must equal hidden_size (expected " +
+    kDebertaV2Config.fail("attention_head_size * num_attention_heads must equal hidden_size (expected " +
                  std::to_string(hidden_size) + ", got " + std::to_string(attention_head_size * num_attention_heads) + ")");
-  if (layer_norm_eps <= 0) config_error("'layer_norm_eps' must be positive" + got(layer_norm_eps));
+  if (layer_norm_eps <= 0) kDebertaV2Config.fail("'layer_norm_eps' must be positive" + got(layer_norm_eps));
   for (double p : {hidden_dropout_prob, attention_probs_dropout_prob})
-    if (p < 0 || p >= 1) config_error("dropout probabilities must be in [0, 1)" + got(p));
+    if (p < 0 || p >= 1) kDebertaV2Config.fail("dropout probabilities must be in [0, 1)" + got(p));
   for (const auto& t : pos_att_type)
-    if (t != "c2p" && t != "p2c") config_error("unknown pos_att_type entry '" + t + "' (expected c2p or p2c)");
+    if (t != "c2p" && t != "p2c") kDebertaV2Config.fail("unknown pos_att_type entry '" + t + "' (expected c2p or p2c)");
   for (const auto& t : norm_rel_ebd)
     if (t != "layer_norm" && t != "none")
-      config_error("unknown norm_rel_ebd entry '" + t + "' (expected layer_norm or none)");
+      kDebertaV2Config.fail("unknown norm_rel_ebd entry '" + t + "' (expected layer_norm or none)");
   // make_log_bucket_position divides by log((max_relative_positions - 1) / (buckets / 2)).
   if (relative_attention && position_buckets > 0 &&
       (position_buckets < 2 || resolved_max_relative_positions() - 1 <= position_buckets / 2))
-    config_error("position_buckets needs max_relative_positions - 1 > position_buckets / 2 (got buckets " +
+    kDebertaV2Config.fail("position_buckets needs max_relative_positions - 1 > position_buckets / 2 (got buckets " +
                  std::to_string(position_buckets) + ", max_relative_positions " +
                  std::to_string(resolved_max_relative_positions()) + ")");
   if (conv_kernel_size > 0) {
-    if (conv_kernel_size % 2 == 0) config_error("'conv_kernel_size' must be odd" + got(conv_kernel_size));
+    if (conv_kernel_size % 2 == 0) kDebertaV2Config.fail("'conv_kernel_size' must be odd" + got(conv_kernel_size));
     if (conv_groups <= 0 || hidden_size % conv_groups != 0)
-      config_error("hidden_size is not a multiple of conv_groups (expected a multiple of " +
+      kDebertaV2Config.fail("hidden_size is not a multiple of conv_groups (expected a multiple of " +
                    std::to_string(conv_groups) + ", got " + std::to_string(hidden_size) + ")");
-    activation_by_name(conv_act, kComponent);
+    activation_by_name(conv_act, kDebertaV2Config.name);
   }
-  activation_by_name(hidden_act, kComponent);
+  activation_by_name(hidden_act, kDebertaV2Config.name);
 }
 
 int64_t DebertaV2Config::head_size() const {
@@ -371,7 +364,7 @@ torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const Atte
 }
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
-    : act_(activation_by_name(config.hidden_act, kComponent)) {
+    : act_(activation_by_name(config.hidden_act, kDebertaV2Config.name)) {
   dense = register_module("dense", runtime::Linear(config.hidden_size, config.intermediate_size));
 }
 
@@ -390,7 +383,7 @@ torch::Tensor DebertaV2LayerImpl::forward(const torch::Tensor& x, const Attentio
 }
 
 ConvLayerImpl::ConvLayerImpl(const DebertaV2Config& config)
-    : act_(activation_by_name(config.conv_act, kComponent)), dropout_(config.hidden_dropout_prob) {
+    : act_(activation_by_name(config.conv_act, kDebertaV2Config.name)), dropout_(config.hidden_dropout_prob) {
   const int64_t k = config.conv_kernel_size;
   conv = register_module("conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(config.hidden_size, config.hidden_size, k)
                                                        .padding((k - 1) / 2)

@@ -14,25 +14,18 @@
 namespace gliclass::encoders {
 namespace {
 
-const char* const kComponent = "modernbert config";
-
-[[noreturn]] void config_error(const std::string& what) { encoders::config_error(kComponent, what); }
-
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out) {
-  read_config(j, kComponent, key, out);
-}
+const ConfigComponent kModernBertConfig{"modernbert config"};
 
 // RoPE parameters of the newer configs ({"rope_type", "rope_theta"}), and the
 // older rope_scaling: only the default (unscaled) rotation exists here.
 void read_rope(const nlohmann::json& params, const std::string& where, double& theta) {
-  if (!params.is_object()) config_error("'" + where + "' must be an object (got " + params.dump() + ")");
+  if (!params.is_object()) kModernBertConfig.fail("'" + where + "' must be an object (got " + params.dump() + ")");
   std::string type = "default";
   if (const auto* t = find_key(params, "rope_type")) type = t->is_string() ? t->get<std::string>() : t->dump();
   else if (const auto* t2 = find_key(params, "type")) type = t2->is_string() ? t2->get<std::string>() : t2->dump();
   if (type != "default")
-    config_error("unsupported rope_type in '" + where + "' (expected default, got " + type + ")");
-  read(params, "rope_theta", theta);
+    kModernBertConfig.fail("unsupported rope_type in '" + where + "' (expected default, got " + type + ")");
+  kModernBertConfig.read(params, "rope_theta", theta);
 }
 
 // softmax(scores with `blocked` entries at finfo.min) @ v; the softmax runs
@@ -63,32 +56,32 @@ void init_linear(runtime::Linear& lin, double std, double cutoff) {
 // ---------------------------------------------------------------- config
 
 ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) config_error(std::string("expected a JSON object (got ") + j.type_name() + ")");
+  kModernBertConfig.expect_object(j);
   ModernBertConfig c;
-  read(j, "vocab_size", c.vocab_size);
-  read(j, "hidden_size", c.hidden_size);
-  read(j, "intermediate_size", c.intermediate_size);
-  read(j, "num_hidden_layers", c.num_hidden_layers);
-  read(j, "num_attention_heads", c.num_attention_heads);
-  read(j, "hidden_activation", c.hidden_activation);
-  read(j, "max_position_embeddings", c.max_position_embeddings);
-  read(j, "initializer_range", c.initializer_range);
-  read(j, "initializer_cutoff_factor", c.initializer_cutoff_factor);
-  read(j, "norm_eps", c.norm_eps);
-  read(j, "norm_bias", c.norm_bias);
-  read(j, "pad_token_id", c.pad_token_id);
+  kModernBertConfig.read(j, "vocab_size", c.vocab_size);
+  kModernBertConfig.read(j, "hidden_size", c.hidden_size);
+  kModernBertConfig.read(j, "intermediate_size", c.intermediate_size);
+  kModernBertConfig.read(j, "num_hidden_layers", c.num_hidden_layers);
+  kModernBertConfig.read(j, "num_attention_heads", c.num_attention_heads);
+  kModernBertConfig.read(j, "hidden_activation", c.hidden_activation);
+  kModernBertConfig.read(j, "max_position_embeddings", c.max_position_embeddings);
+  kModernBertConfig.read(j, "initializer_range", c.initializer_range);
+  kModernBertConfig.read(j, "initializer_cutoff_factor", c.initializer_cutoff_factor);
+  kModernBertConfig.read(j, "norm_eps", c.norm_eps);
+  kModernBertConfig.read(j, "norm_bias", c.norm_bias);
+  kModernBertConfig.read(j, "pad_token_id", c.pad_token_id);
   if (j.contains("pad_token_id") && j["pad_token_id"].is_null()) c.pad_token_id = -1;
-  read(j, "attention_bias", c.attention_bias);
-  read(j, "attention_dropout", c.attention_dropout);
-  read(j, "global_attn_every_n_layers", c.global_attn_every_n_layers);
-  read(j, "local_attention", c.local_attention);
-  read(j, "global_rope_theta", c.global_rope_theta);
-  read(j, "local_rope_theta", c.local_rope_theta);
+  kModernBertConfig.read(j, "attention_bias", c.attention_bias);
+  kModernBertConfig.read(j, "attention_dropout", c.attention_dropout);
+  kModernBertConfig.read(j, "global_attn_every_n_layers", c.global_attn_every_n_layers);
+  kModernBertConfig.read(j, "local_attention", c.local_attention);
+  kModernBertConfig.read(j, "global_rope_theta", c.global_rope_theta);
+  kModernBertConfig.read(j, "local_rope_theta", c.local_rope_theta);
   // HF 4.49: a null local_rope_theta means local layers use the global theta.
   if (j.contains("local_rope_theta") && j["local_rope_theta"].is_null()) c.local_rope_theta = c.global_rope_theta;
-  read(j, "embedding_dropout", c.embedding_dropout);
-  read(j, "mlp_bias", c.mlp_bias);
-  read(j, "mlp_dropout", c.mlp_dropout);
+  kModernBertConfig.read(j, "embedding_dropout", c.embedding_dropout);
+  kModernBertConfig.read(j, "mlp_bias", c.mlp_bias);
+  kModernBertConfig.read(j, "mlp_dropout", c.mlp_dropout);
   if (const auto* scaling = find_key(j, "rope_scaling")) {
     double ignored = 0;
     read_rope(*scaling, "rope_scaling", ignored);
@@ -105,9 +98,9 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& j) {
     }
   }
   if (const auto* types = find_key(j, "layer_types")) {
-    if (!types->is_array()) config_error("'layer_types' must be a list (got " + types->dump() + ")");
+    if (!types->is_array()) kModernBertConfig.fail("'layer_types' must be a list (got " + types->dump() + ")");
     for (const auto& t : *types) {
-      if (!t.is_string()) config_error("'layer_types' entries must be strings (got " + t.dump() + ")");
+      if (!t.is_string()) kModernBertConfig.fail("'layer_types' entries must be strings (got " + t.dump() + ")");
       c.layer_types.push_back(t.get<std::string>());
     }
   }
@@ -120,29 +113,29 @@ void ModernBertConfig::validate() {
   for (auto [value, key] : {std::pair{vocab_size, "vocab_size"}, {hidden_size, "hidden_size"},
                             {intermediate_size, "intermediate_size"}, {num_attention_heads, "num_attention_heads"},
                             {global_attn_every_n_layers, "global_attn_every_n_layers"}})
-    if (value <= 0) config_error(std::string("'") + key + "' must be positive" + got(value));
-  if (num_hidden_layers < 0) config_error("'num_hidden_layers' must be >= 0" + got(num_hidden_layers));
-  if (local_attention < 0) config_error("'local_attention' must be >= 0" + got(local_attention));
+    if (value <= 0) kModernBertConfig.fail(std::string("'") + key + "' must be positive" + got(value));
+  if (num_hidden_layers < 0) kModernBertConfig.fail("'num_hidden_layers' must be >= 0" + got(num_hidden_layers));
+  if (local_attention < 0) kModernBertConfig.fail("'local_attention' must be >= 0" + got(local_attention));
   if (hidden_size % num_attention_heads != 0)
-    config_error("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
+    kModernBertConfig.fail("hidden_size is not a multiple of num_attention_heads (expected a multiple of " +
                  std::to_string(num_attention_heads) + ", got " + std::to_string(hidden_size) + ")");
-  if (head_dim() % 2 != 0) config_error("rotary embeddings need an even head size" + got(head_dim()));
-  if (norm_eps <= 0) config_error("'norm_eps' must be positive" + got(norm_eps));
+  if (head_dim() % 2 != 0) kModernBertConfig.fail("rotary embeddings need an even head size" + got(head_dim()));
+  if (norm_eps <= 0) kModernBertConfig.fail("'norm_eps' must be positive" + got(norm_eps));
   for (auto [value, key] : {std::pair{global_rope_theta, "global_rope_theta"}, {local_rope_theta, "local_rope_theta"}})
-    if (value <= 0) config_error(std::string("'") + key + "' must be positive" + got(value));
+    if (value <= 0) kModernBertConfig.fail(std::string("'") + key + "' must be positive" + got(value));
   for (auto [p, key] : {std::pair{attention_dropout, "attention_dropout"}, {embedding_dropout, "embedding_dropout"},
                         {mlp_dropout, "mlp_dropout"}})
-    if (p < 0 || p >= 1) config_error(std::string("'") + key + "' must be in [0, 1)" + got(p));
+    if (p < 0 || p >= 1) kModernBertConfig.fail(std::string("'") + key + "' must be in [0, 1)" + got(p));
   if (layer_types.empty())
     for (int64_t i = 0; i < num_hidden_layers; ++i)
       layer_types.push_back(i % global_attn_every_n_layers != 0 ? "sliding_attention" : "full_attention");
   if (static_cast<int64_t>(layer_types.size()) != num_hidden_layers)
-    config_error("'layer_types' needs one entry per layer (expected " + std::to_string(num_hidden_layers) +
+    kModernBertConfig.fail("'layer_types' needs one entry per layer (expected " + std::to_string(num_hidden_layers) +
                  ", got " + std::to_string(layer_types.size()) + ")");
   for (const auto& t : layer_types)
     if (t != "full_attention" && t != "sliding_attention")
-      config_error("unknown layer type '" + t + "' (expected full_attention or sliding_attention)");
-  activation_by_name(hidden_activation, kComponent);
+      kModernBertConfig.fail("unknown layer type '" + t + "' (expected full_attention or sliding_attention)");
+  activation_by_name(hidden_activation, kModernBertConfig.name);
 }
 
 // ------------------------------------------------------- building blocks
@@ -257,7 +250,7 @@ torch::Tensor ModernBertEmbeddingsImpl::forward(const torch::Tensor& input_ids, 
 }
 
 ModernBertMLPImpl::ModernBertMLPImpl(const ModernBertConfig& config)
-    : act_(activation_by_name(config.hidden_activation, kComponent)), dropout_(config.mlp_dropout) {
+    : act_(activation_by_name(config.hidden_activation, kModernBertConfig.name)), dropout_(config.mlp_dropout) {
   Wi = register_module("Wi", runtime::Linear(torch::nn::LinearOptions(config.hidden_size, 2 * config.intermediate_size)
                                                    .bias(config.mlp_bias)));
   Wo = register_module("Wo", runtime::Linear(torch::nn::LinearOptions(config.intermediate_size, config.hidden_size)

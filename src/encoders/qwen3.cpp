@@ -11,12 +11,7 @@
 namespace gliclass::encoders {
 namespace {
 
-const char* const kComponent = "qwen3 config";
-
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out) {
-  read_config(j, kComponent, key, out);
-}
+const ConfigComponent kQwen3Config{"qwen3 config"};
 
 // x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1] (halves of the
 // last dimension); x [T,H,d], cos/sin [T,d].
@@ -31,34 +26,34 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const Rotation& rot) {
 // ---------------------------------------------------------------- config
 
 Qwen3Config Qwen3Config::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) config_error(kComponent, std::string("expected a JSON object (got ") + j.type_name() + ")");
+  kQwen3Config.expect_object(j);
   Qwen3Config c;
-  read(j, "vocab_size", c.vocab_size);
-  read(j, "hidden_size", c.hidden_size);
-  read(j, "intermediate_size", c.intermediate_size);
-  read(j, "num_hidden_layers", c.num_hidden_layers);
-  read(j, "num_attention_heads", c.num_attention_heads);
+  kQwen3Config.read(j, "vocab_size", c.vocab_size);
+  kQwen3Config.read(j, "hidden_size", c.hidden_size);
+  kQwen3Config.read(j, "intermediate_size", c.intermediate_size);
+  kQwen3Config.read(j, "num_hidden_layers", c.num_hidden_layers);
+  kQwen3Config.read(j, "num_attention_heads", c.num_attention_heads);
   c.num_key_value_heads = c.num_attention_heads;
-  read(j, "num_key_value_heads", c.num_key_value_heads);
+  kQwen3Config.read(j, "num_key_value_heads", c.num_key_value_heads);
   c.head_dim = c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0;
-  read(j, "head_dim", c.head_dim);
-  read(j, "hidden_act", c.hidden_act);
-  read(j, "max_position_embeddings", c.max_position_embeddings);
-  read(j, "initializer_range", c.initializer_range);
-  read(j, "rms_norm_eps", c.rms_norm_eps);
-  read(j, "rope_theta", c.rope_theta);
-  read(j, "attention_bias", c.attention_bias);
-  read(j, "attention_dropout", c.attention_dropout);
-  read(j, "use_sliding_window", c.use_sliding_window);
+  kQwen3Config.read(j, "head_dim", c.head_dim);
+  kQwen3Config.read(j, "hidden_act", c.hidden_act);
+  kQwen3Config.read(j, "max_position_embeddings", c.max_position_embeddings);
+  kQwen3Config.read(j, "initializer_range", c.initializer_range);
+  kQwen3Config.read(j, "rms_norm_eps", c.rms_norm_eps);
+  kQwen3Config.read(j, "rope_theta", c.rope_theta);
+  kQwen3Config.read(j, "attention_bias", c.attention_bias);
+  kQwen3Config.read(j, "attention_dropout", c.attention_dropout);
+  kQwen3Config.read(j, "use_sliding_window", c.use_sliding_window);
   if (const auto* scaling = find_key(j, "rope_scaling"))
-    config_error(kComponent, "rope_scaling is not supported (expected null, got " + scaling->dump() + ")");
+    kQwen3Config.fail("rope_scaling is not supported (expected null, got " + scaling->dump() + ")");
   c.validate();
   return c;
 }
 
 void Qwen3Config::validate() const {
   auto positive = [](int64_t v, const char* key) {
-    if (v <= 0) config_error(kComponent, std::string("'") + key + "' must be positive (got " + std::to_string(v) + ")");
+    if (v <= 0) kQwen3Config.fail(std::string("'") + key + "' must be positive (got " + std::to_string(v) + ")");
   };
   positive(vocab_size, "vocab_size");
   positive(hidden_size, "hidden_size");
@@ -68,13 +63,13 @@ void Qwen3Config::validate() const {
   positive(num_key_value_heads, "num_key_value_heads");
   positive(head_dim, "head_dim");
   if (num_attention_heads % num_key_value_heads != 0)
-    config_error(kComponent, "num_attention_heads (" + std::to_string(num_attention_heads) +
+    kQwen3Config.fail("num_attention_heads (" + std::to_string(num_attention_heads) +
                                  ") is not a multiple of num_key_value_heads (" +
                                  std::to_string(num_key_value_heads) + ")");
-  if (head_dim % 2 != 0) config_error(kComponent, "head_dim must be even for rotary positions (got " + std::to_string(head_dim) + ")");
-  if (rope_theta <= 0) config_error(kComponent, "'rope_theta' must be positive");
-  if (use_sliding_window) config_error(kComponent, "use_sliding_window=true is not supported");
-  activation_by_name(hidden_act, kComponent);
+  if (head_dim % 2 != 0) kQwen3Config.fail("head_dim must be even for rotary positions (got " + std::to_string(head_dim) + ")");
+  if (rope_theta <= 0) kQwen3Config.fail("'rope_theta' must be positive");
+  if (use_sliding_window) kQwen3Config.fail("use_sliding_window=true is not supported");
+  activation_by_name(hidden_act, kQwen3Config.name);
 }
 
 // ---------------------------------------------------------------- cache
@@ -160,7 +155,7 @@ torch::Tensor Qwen3AttentionImpl::forward(const torch::Tensor& x, const Rotation
   return o_proj(torch::cat(contexts, 0));
 }
 
-Qwen3MLPImpl::Qwen3MLPImpl(const Qwen3Config& c) : act_(activation_by_name(c.hidden_act, kComponent)) {
+Qwen3MLPImpl::Qwen3MLPImpl(const Qwen3Config& c) : act_(activation_by_name(c.hidden_act, kQwen3Config.name)) {
   auto linear = [](int64_t in, int64_t out) { return runtime::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
   gate_proj = register_module("gate_proj", linear(c.hidden_size, c.intermediate_size));
   up_proj = register_module("up_proj", linear(c.hidden_size, c.intermediate_size));

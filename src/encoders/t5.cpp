@@ -10,10 +10,7 @@
 namespace gliclass::encoders {
 namespace {
 
-template <typename T>
-void read(const nlohmann::json& j, const char* key, T& out) {
-  read_config(j, "t5 config", key, out);
-}
+const ConfigComponent kT5Config{"t5 config"};
 
 runtime::Linear linear(int64_t in, int64_t out) {
   return runtime::Linear(torch::nn::LinearOptions(in, out).bias(false));
@@ -53,29 +50,29 @@ void init_t5_weights(T5ModelImpl& model, const T5Config& c) {
 // ---------------------------------------------------------------- config
 
 T5Config T5Config::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) config_error("t5 config", std::string("expected a JSON object (got ") + j.type_name() + ")");
+  kT5Config.expect_object(j);
   T5Config c;
-  read(j, "model_type", c.model_type);
+  kT5Config.read(j, "model_type", c.model_type);
   if (c.model_type == "mt5") {  // MT5Config defaults
     c.vocab_size = 250112, c.d_ff = 1024, c.num_layers = 8, c.num_decoder_layers = 8, c.num_heads = 6;
     c.feed_forward_proj = "gated-gelu";
   } else if (c.model_type != "t5") {
-    config_error("t5 config", "unsupported model_type '" + c.model_type + "' (expected t5 or mt5)");
+    kT5Config.fail("unsupported model_type '" + c.model_type + "' (expected t5 or mt5)");
   }
-  read(j, "vocab_size", c.vocab_size);
-  read(j, "d_model", c.d_model);
-  read(j, "d_kv", c.d_kv);
-  read(j, "d_ff", c.d_ff);
-  read(j, "num_layers", c.num_layers);
+  kT5Config.read(j, "vocab_size", c.vocab_size);
+  kT5Config.read(j, "d_model", c.d_model);
+  kT5Config.read(j, "d_kv", c.d_kv);
+  kT5Config.read(j, "d_ff", c.d_ff);
+  kT5Config.read(j, "num_layers", c.num_layers);
   c.num_decoder_layers = c.num_layers;
-  read(j, "num_decoder_layers", c.num_decoder_layers);
-  read(j, "num_heads", c.num_heads);
-  read(j, "relative_attention_num_buckets", c.relative_attention_num_buckets);
-  read(j, "relative_attention_max_distance", c.relative_attention_max_distance);
-  read(j, "dropout_rate", c.dropout_rate);
-  read(j, "layer_norm_epsilon", c.layer_norm_epsilon);
-  read(j, "initializer_factor", c.initializer_factor);
-  read(j, "feed_forward_proj", c.feed_forward_proj);
+  kT5Config.read(j, "num_decoder_layers", c.num_decoder_layers);
+  kT5Config.read(j, "num_heads", c.num_heads);
+  kT5Config.read(j, "relative_attention_num_buckets", c.relative_attention_num_buckets);
+  kT5Config.read(j, "relative_attention_max_distance", c.relative_attention_max_distance);
+  kT5Config.read(j, "dropout_rate", c.dropout_rate);
+  kT5Config.read(j, "layer_norm_epsilon", c.layer_norm_epsilon);
+  kT5Config.read(j, "initializer_factor", c.initializer_factor);
+  kT5Config.read(j, "feed_forward_proj", c.feed_forward_proj);
   c.validate();
   return c;
 }
@@ -86,23 +83,23 @@ void T5Config::validate() const {
                             {d_ff, "d_ff"}, {num_heads, "num_heads"},
                             {relative_attention_num_buckets, "relative_attention_num_buckets"},
                             {relative_attention_max_distance, "relative_attention_max_distance"}})
-    if (value <= 0) config_error("t5 config", std::string("'") + key + "' must be positive" + got(value));
+    if (value <= 0) kT5Config.fail(std::string("'") + key + "' must be positive" + got(value));
   if (num_layers < 0 || num_decoder_layers < 0)
-    config_error("t5 config", "layer counts must be >= 0" + got(std::min(num_layers, num_decoder_layers)));
+    kT5Config.fail("layer counts must be >= 0" + got(std::min(num_layers, num_decoder_layers)));
   // The log-spaced buckets start at half of the exact ones (max_exact).
   if (relative_attention_num_buckets < 4)
-    config_error("t5 config", "'relative_attention_num_buckets' must be at least 4" +
+    kT5Config.fail("'relative_attention_num_buckets' must be at least 4" +
                                   got(relative_attention_num_buckets));
-  if (layer_norm_epsilon <= 0) config_error("t5 config", "'layer_norm_epsilon' must be positive" + got(layer_norm_epsilon));
+  if (layer_norm_epsilon <= 0) kT5Config.fail("'layer_norm_epsilon' must be positive" + got(layer_norm_epsilon));
   if (dropout_rate < 0 || dropout_rate >= 1)
-    config_error("t5 config", "'dropout_rate' must be in [0, 1)" + got(dropout_rate));
+    kT5Config.fail("'dropout_rate' must be in [0, 1)" + got(dropout_rate));
   // HF T5Config: "{ACT_FN}" or "gated-{ACT_FN}".
   const auto dash = feed_forward_proj.find('-');
   if (dash != std::string::npos &&
       (feed_forward_proj.substr(0, dash) != "gated" || feed_forward_proj.find('-', dash + 1) != std::string::npos))
-    config_error("t5 config", "'feed_forward_proj' must be \"{act}\" or \"gated-{act}\" (got \"" +
+    kT5Config.fail("'feed_forward_proj' must be \"{act}\" or \"gated-{act}\" (got \"" +
                                   feed_forward_proj + "\")");
-  activation_by_name(dense_act_fn(), "t5 config");
+  activation_by_name(dense_act_fn(), kT5Config.name);
 }
 
 bool T5Config::gated() const { return feed_forward_proj.rfind("gated-", 0) == 0; }
@@ -219,7 +216,7 @@ torch::Tensor T5LayerCrossAttentionImpl::forward(const torch::Tensor& h, const t
 // ---------------------------------------------------------- feed-forward
 
 T5DenseImpl::T5DenseImpl(const T5Config& config)
-    : act_(activation_by_name(config.dense_act_fn(), "t5 config")), dropout_(config.dropout_rate) {
+    : act_(activation_by_name(config.dense_act_fn(), kT5Config.name)), dropout_(config.dropout_rate) {
   if (config.gated()) {
     wi_0 = register_module("wi_0", linear(config.d_model, config.d_ff));
     wi_1 = register_module("wi_1", linear(config.d_model, config.d_ff));

@@ -7,8 +7,6 @@
 namespace gliclass::model {
 namespace {
 
-const char* const kPrefix = "model.";  // GLiClassModel's base_model_prefix
-
 // Scatters rows [N,D] into the labels_mask == 1 slots of a zero [B,K,D].
 torch::Tensor spread_over_mask(const torch::Tensor& rows, const torch::Tensor& labels_mask) {
   auto out = torch::zeros({labels_mask.size(0), labels_mask.size(1), rows.size(-1)}, rows.options());
@@ -40,7 +38,7 @@ BiEncoderImpl::BiEncoderImpl(const io::GLiClassConfig& config, const io::TensorF
   biencoder_projector = register_module(
       "biencoder_projector",
       BiEncoderProjector(label_encoder->hidden_size(), projector_hidden, d, config.projector_hidden_act));
-  scorer = register_module("scorer", make_scorer(config.scorer_type, scorer_sizes(config, d, shapes, kPrefix)));
+  scorer = register_module("scorer", make_scorer(config.scorer_type, scorer_sizes(config, d, shapes, kModelPrefix)));
   if (scorer->token_level() || pooling_ == Pooling::kPass)
     throw ModelError(config.architecture_type + ": scorer_type \"" + config.scorer_type + "\" with pooling_strategy \"" +
                      config.pooling_strategy + "\" is not supported (labels are pooled to one vector each)");

@@ -9,8 +9,6 @@
 namespace gliclass::model {
 namespace {
 
-const char* const kPrefix = "model.";  // GLiClassModel's base_model_prefix
-
 // torch.nn.functional.normalize(x, p=2, dim=-1, eps=1e-8): x / max(||x||_2, eps).
 torch::Tensor normalize(const torch::Tensor& x) {
   return x / x.norm(2, -1, /*keepdim=*/true).clamp_min(1e-8);
@@ -66,7 +64,7 @@ EncoderDecoderImpl::EncoderDecoderImpl(const io::GLiClassConfig& config, const i
       "text_projector", FeaturesProjector(d, projector_hidden, config.projector_hidden_act, config.dropout));
   classes_projector = register_module(
       "classes_projector", FeaturesProjector(d, projector_hidden, config.projector_hidden_act, config.dropout));
-  scorer = register_module("scorer", make_scorer(config.scorer_type, scorer_sizes(config, d, shapes, kPrefix)));
+  scorer = register_module("scorer", make_scorer(config.scorer_type, scorer_sizes(config, d, shapes, kModelPrefix)));
   // encoder-decoder pools the encoder's tokens; -cls always has one text vector.
   const bool token_level_text = !labels_in_encoder && pooling_ == Pooling::kPass;
   if (scorer->token_level() != token_level_text)
@@ -77,7 +75,7 @@ EncoderDecoderImpl::EncoderDecoderImpl(const io::GLiClassConfig& config, const i
                      ")");
   logit_scale = register_parameter("logit_scale", torch::tensor(config.logit_scale_init_value));
   if (config.use_lstm) {
-    const int64_t width = dim_of(shapes, std::string(kPrefix) + "lstm.lstm.weight_hh_l0", 1, d / 2);
+    const int64_t width = dim_of(shapes, std::string(kModelPrefix) + "lstm.lstm.weight_hh_l0", 1, d / 2);
     lstm = register_module("lstm", LstmSeq2SeqEncoder(d, width));
   }
   if (config.squeeze_layers) {

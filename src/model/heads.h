@@ -9,6 +9,9 @@
 
 namespace gliclass::model {
 
+// GLiClassModel's base_model_prefix: checkpoint names of the heads start with it.
+inline constexpr const char* kModelPrefix = "model.";
+
 // x / (||x||_2 + 1e-8) over the last dimension.
 torch::Tensor l2_normalize(const torch::Tensor& x);
 

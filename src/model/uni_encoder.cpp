@@ -6,8 +6,6 @@
 namespace gliclass::model {
 namespace {
 
-const char* const kPrefix = "model.";  // GLiClassModel's base_model_prefix
-
 int64_t encoder_vocab(const io::GLiClassConfig& config) {
   if (config.vocab_size > 0) return config.vocab_size;
   auto it = config.encoder_config.find("vocab_size");
@@ -53,7 +51,7 @@ UniEncoderImpl::UniEncoderImpl(const io::GLiClassConfig& config, const io::Tenso
       FeaturesProjector(d, projector_hidden, config.projector_hidden_act, config.dropout));
 
   scorer = register_module("scorer",
-                           make_scorer(config.scorer_type, scorer_sizes(config, d, shapes, kPrefix)));
+                           make_scorer(config.scorer_type, scorer_sizes(config, d, shapes, kModelPrefix)));
   if (scorer->token_level() != (pooling_ == Pooling::kPass))
     throw ModelError("uni-encoder: scorer_type \"" + config.scorer_type +
                      "\" does not fit pooling_strategy \"" + config.pooling_strategy +
@@ -63,14 +61,14 @@ UniEncoderImpl::UniEncoderImpl(const io::GLiClassConfig& config, const io::Tenso
 
   if (config.use_lstm) {
     // The reference sizes it hidden_size // 2 per direction.
-    const int64_t width = dim_of(shapes, std::string(kPrefix) + "lstm.lstm.weight_hh_l0", 1, d / 2);
+    const int64_t width = dim_of(shapes, std::string(kModelPrefix) + "lstm.lstm.weight_hh_l0", 1, d / 2);
     lstm = register_module("lstm", LstmSeq2SeqEncoder(d, width));
   }
   if (config.squeeze_layers) {
     // The layer-wise attention mixes every state the encoder returns
     // (embeddings + one per layer); the checkpoint's W1 says how many it expects.
     const int64_t states = encoder_model->num_hidden_layers() + 1;
-    const int64_t k = dim_of(shapes, std::string(kPrefix) + "layer_wise_attention.W1.weight", 1, states);
+    const int64_t k = dim_of(shapes, std::string(kModelPrefix) + "layer_wise_attention.W1.weight", 1, states);
     if (k != states)
       throw ModelError("uni-encoder: layer_wise_attention.W1 is sized for " + std::to_string(k) +
                        " hidden states but the encoder returns " + std::to_string(states) +
