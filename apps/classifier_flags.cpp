@@ -17,8 +17,8 @@ void EngineFlags::add_to(CLI::App& cmd, bool named_adapters) {
   }
   cmd.add_option("--threads", threads, "CPU threads (0 = every CPU this process may use)")
       ->check(CLI::NonNegativeNumber);
-  cmd.add_option("--dtype", dtype, "Linear layers in fp32 (reference parity) or bf16 (faster)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
+  cmd.add_option("--dtype", dtype, "Linear layers in fp32 (reference parity), bf16 or int8 (faster)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
       ->capture_default_str();
   cmd.add_option("--max-batch-tokens", max_batch_tokens,
                  "Padded tokens per forward pass (texts x the longest), 0 = no cap")

@@ -173,7 +173,7 @@ void add_stream_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--single-label", args->single_label, "Softmax over the labels, report the best one");
   cmd->add_option("--threads", args->threads, "CPU threads (0 = every CPU this process may use)");
-  cmd->add_option("--dtype", args->dtype, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--dtype", args->dtype, "fp32, bf16 or int8")->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   cmd->callback([args, &exit_code] { exit_code = run_stream(*args); });
 }
 

@@ -20,6 +20,7 @@
 #include "gliclass/gliclass.h"
 #include "runtime/allocator.h"
 #include "runtime/linear.h"
+#include "runtime/onednn_matmul.h"
 #include "runtime/threads.h"
 #include "io/config.h"
 #include "model/model.h"
@@ -48,9 +49,10 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-nlohmann::json backend_info() {
+// Which kernels ran: the linear layers' oneDNN matmul for the dtype, and the thread pool.
+nlohmann::json backend_info(gliclass::DType dtype) {
   return {{"torch_threads", torch::get_num_threads()},
-          {"mkldnn", torch::globalContext().userEnabledMkldnn()},
+          {"matmul", gliclass::runtime::OneDnnMatmul::kernel(dtype)},
           {"parallel", at::get_parallel_info().substr(0, 200)}};
 }
 
@@ -105,7 +107,7 @@ void bench_model(const std::string& dir, const TextSource& src, const std::vecto
       std::cout << nlohmann::json{{"mode", "model"}, {"model", dir}, {"batch_size", bs}, {"labels", nl},
                                   {"dtype", gliclass::dtype_name(dtype)}, {"max_batch_tokens", max_batch_tokens}, {"texts", n_texts},
                                   {"texts_per_s", n_texts / secs}, {"ms_per_text", 1e3 * secs / n_texts}, {"peak_rss_mb", peak_rss_mb()},
-                                  {"backend", backend_info()}}
+                                  {"backend", backend_info(dtype)}}
                        .dump()
                 << std::endl;
     }
@@ -164,7 +166,7 @@ void bench_config(const std::string& file, const std::vector<size_t>& batch_size
                                   {"dtype", gliclass::dtype_name(dtype)}, {"seq_len", len}, {"texts", done},
                                   {"texts_per_s", done / secs}, {"tokens_per_s", done * len / secs},
                                   {"ms_per_text", 1e3 * secs / done}, {"peak_rss_mb", peak_rss_mb()},
-                                  {"backend", backend_info()}}
+                                  {"backend", backend_info(dtype)}}
                        .dump()
                 << std::endl;
     }
@@ -193,7 +195,7 @@ int main(int argc, char** argv) {
   app.add_option("--texts", n_texts, "Texts per measurement")->capture_default_str();
   app.add_option("--text-tokens", text_tokens, "Synthetic text length for --config")->capture_default_str();
   app.add_option("--threads", threads, "Intra-op threads (0 = every CPU, as the library)");
-  app.add_option("--dtype", dtype, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  app.add_option("--dtype", dtype, "fp32, bf16 or int8")->check(CLI::IsMember({"fp32", "bf16", "int8"}))->capture_default_str();
   app.add_option("--repeats", repeats, "Timed runs per point (the median is printed)")->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--max-batch-tokens", max_batch_tokens, "Token budget per forward pass for --model (0 = none)")

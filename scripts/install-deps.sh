@@ -9,6 +9,7 @@ PACKAGES=(
   libtorch-dev            # tensors, autograd, optimizers (LibTorch 1.13)
   libgloo-dev             # headers of LibTorch's Gloo process group (multi-process training)
   libopenblas0-pthread    # an optimised BLAS for LibTorch (Debian's default is netlib)
+  libdnnl-dev             # oneDNN (LibTorch's own): matmul with weights packed once, bf16, int8
   nlohmann-json3-dev      # config.json, tokenizer.json, JSONL
   libcli11-dev            # the command line
   libcpp-httplib-dev      # the HTTP server

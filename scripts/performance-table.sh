@@ -18,7 +18,7 @@ mkdir -p docs
 raw=docs/performance.jsonl  # the measurements, one JSON line each
 : > "$raw"
 for shape in small edge; do
-  for dtype in fp32 bf16; do
+  for dtype in fp32 bf16 int8; do
     echo "performance-table: $shape $dtype" >&2
     "$BUILD/bench_classify" --config "$MODELS/$shape/config.json" --dtype "$dtype" \
       --batch-sizes 1,8 --label-counts 1,16,128 --texts 8 --repeats 3 |

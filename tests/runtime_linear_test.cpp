@@ -1,11 +1,16 @@
-// runtime::Linear: fp32 is torch::nn::Linear (oneDNN at inference); bf16 applies to inference only,
-// stays within bfloat16 rounding, follows weight updates, and moves the
-// golden models' logits by a bounded amount.
+// runtime::Linear: fp32 is torch::nn::Linear (oneDNN at inference); bf16 and
+// int8 apply to inference only, stay within their rounding, follow weight
+// updates, and move the golden models' logits by a bounded amount.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "gliclass/gliclass.h"
 #include "runtime/linear.h"
+#include "train/data.h"
+#include "train/metrics.h"
 #include "test_util.h"
 
 using gliclass::DType;
@@ -22,42 +27,62 @@ double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
 
 TEST(RuntimeLinear, InferencePathsMatchTorchLinearWithinRounding) {
   torch::manual_seed(7);
-  Linear linear(96, 40);
-  linear->eval();
-  const auto x = torch::randn({5, 7, 96});
-  torch::Tensor fp32;
-  {
-    torch::NoGradGuard no_grad;
-    fp32 = linear(x);
-  }
-  // Inference fp32 runs through oneDNN: torch's linear up to float rounding;
-  // with autograd on it is torch's linear itself.
-  EXPECT_LT(relative_error(torch::linear(x, linear->weight, linear->bias).detach(), fp32), 1e-5);
-  EXPECT_TRUE(torch::equal(linear(x), torch::linear(x, linear->weight, linear->bias)));
+  for (const bool bias : {true, false}) {
+    Linear linear(torch::nn::LinearOptions(96, 40).bias(bias));
+    linear->eval();
+    const auto x = torch::randn({5, 7, 96});
+    torch::Tensor fp32;
+    {
+      torch::NoGradGuard no_grad;
+      fp32 = linear(x);
+    }
+    // Inference fp32 runs through oneDNN: torch's linear up to float rounding;
+    // with autograd on it is torch's linear itself.
+    EXPECT_LT(relative_error(torch::linear(x, linear->weight, linear->bias).detach(), fp32), 1e-5);
+    EXPECT_TRUE(torch::equal(linear(x), torch::linear(x, linear->weight, linear->bias)));
 
-  linear->set_dtype(DType::kBFloat16);
-  // With autograd on (training, fine-tuning) the layer stays torch's fp32.
-  EXPECT_TRUE(torch::equal(linear(x), torch::linear(x, linear->weight, linear->bias)));
-  torch::InferenceMode inference;
-  const auto bf16 = linear(x);
-  EXPECT_EQ(bf16.scalar_type(), torch::kFloat);
-  EXPECT_EQ(bf16.sizes(), fp32.sizes());
-  const double err = relative_error(fp32, bf16);
-  EXPECT_GT(err, 0.0) << "bf16 arithmetic was not used";
-  EXPECT_LT(err, 2e-2);  // 8-bit mantissas of x and W, fp32 accumulation
+    // bf16: 8-bit mantissas of x and W; int8: 127 steps of x (whole tensor)
+    // and of each row of W. Accumulation in fp32 / int32 for both.
+    for (const auto& [dtype, bound] : {std::pair{DType::kBFloat16, 2e-2}, {DType::kInt8, 4e-2}}) {
+      SCOPED_TRACE(gliclass::dtype_name(dtype) + (bias ? " with bias" : " without bias"));
+      linear->set_dtype(dtype);
+      // With autograd on (training, fine-tuning) the layer stays torch's fp32.
+      EXPECT_TRUE(torch::equal(linear(x), torch::linear(x, linear->weight, linear->bias)));
+      torch::Tensor low;
+      {
+        torch::InferenceMode inference;
+        low = linear(x);
+      }
+      EXPECT_EQ(low.scalar_type(), torch::kFloat);
+      EXPECT_EQ(low.sizes(), fp32.sizes());
+      const double err = relative_error(fp32, low);
+      EXPECT_GT(err, 0.0) << "the low-precision arithmetic was not used";
+      EXPECT_LT(err, bound);
 
-  // The bf16 weights follow an in-place update of the fp32 ones.
-  {
-    torch::NoGradGuard no_grad;
-    linear->weight.mul_(-1);
-    linear->bias.mul_(-1);
+      // The converted weights follow an in-place update of the fp32 ones.
+      {
+        torch::NoGradGuard no_grad;
+        linear->weight.mul_(-1);
+        if (bias) linear->bias.mul_(-1);
+      }
+      {
+        torch::InferenceMode inference;
+        EXPECT_LT(relative_error(-fp32, linear(x)), bound);
+      }
+      {
+        torch::NoGradGuard no_grad;
+        linear->weight.mul_(-1);
+        if (bias) linear->bias.mul_(-1);
+      }
+    }
   }
-  EXPECT_LT(relative_error(-fp32, linear(x)), 2e-2);
 }
 
 TEST(RuntimeLinear, DTypeNames) {
   EXPECT_EQ(gliclass::dtype_from_name("bf16"), DType::kBFloat16);
+  EXPECT_EQ(gliclass::dtype_from_name("int8"), DType::kInt8);
   EXPECT_EQ(gliclass::dtype_name(DType::kFloat32), "fp32");
+  EXPECT_EQ(gliclass::dtype_name(DType::kInt8), "int8");
   try {
     gliclass::dtype_from_name("fp16");
     ADD_FAILURE() << "fp16 accepted";
@@ -66,8 +91,11 @@ TEST(RuntimeLinear, DTypeNames) {
   }
 }
 
-TEST(RuntimeLinear, Bf16ClassifierStaysNearFp32OnEveryGoldenCase) {
+class LowPrecisionClassifier : public ::testing::TestWithParam<DType> {};
+
+TEST_P(LowPrecisionClassifier, StaysNearFp32OnEveryGoldenCase) {
   GLICLASS_REQUIRE_GOLDEN();
+  const DType dtype = GetParam();
   double worst = 0;
   for (const auto& name : gliclass::testing::golden_cases("uni-encoder", "")) {
     const auto dir = gliclass::testing::golden_dir() / name;
@@ -76,13 +104,13 @@ TEST(RuntimeLinear, Bf16ClassifierStaysNearFp32OnEveryGoldenCase) {
     gliclass::ClassifierOptions options;
     options.max_length = cases.at("pipeline").at("max_length").get<int64_t>();
     const auto fp32 = gliclass::Classifier::load(dir.string(), options);
-    options.dtype = DType::kBFloat16;
-    const auto bf16 = gliclass::Classifier::load(dir.string(), options);
+    options.dtype = dtype;
+    const auto low = gliclass::Classifier::load(dir.string(), options);
     double scale = 1, diff = 0;  // over the case's inputs
     for (const auto& input : cases.at("inputs")) {
       gliclass::ClassifyRequest r{input.at("text").get<std::string>(),
                                   input.at("labels").get<std::vector<std::string>>()};
-      const auto a = fp32.classify(r), b = bf16.classify(r);
+      const auto a = fp32.classify(r), b = low.classify(r);
       ASSERT_EQ(a.logits.size(), b.logits.size());
       for (size_t k = 0; k < a.logits.size(); ++k) {
         scale = std::max(scale, double(std::abs(a.logits[k])));
@@ -91,10 +119,48 @@ TEST(RuntimeLinear, Bf16ClassifierStaysNearFp32OnEveryGoldenCase) {
     }
     worst = std::max(worst, diff / scale);
   }
-  // Random tiny models are sensitive (measured: up to 0.55 on logits up to
-  // 7-18 in magnitude, ~8% of the case's largest); the accuracy cost on a
-  // trained model is measured on debtags dev (docs/performance.md).
-  std::cout << "[ bf16 ] max |logit(bf16) - logit(fp32)| / max(1, max |logit|) per golden case: " << worst << "\n";
+  // Random tiny models (hidden 32) are sensitive: bf16 moved logits by up to
+  // 7% of the case's largest; int8 by up to 81% on deberta_last_hopfield
+  // (its iterated update amplifies the steps), under 30% elsewhere. The
+  // accuracy cost on a trained model is the next test (and docs/performance.md).
+  std::cout << "[ " << gliclass::dtype_name(dtype) << " ] max |logit - logit(fp32)| / max(1, max |logit|) per golden case: "
+            << worst << "\n";
   EXPECT_GT(worst, 0.0);
-  EXPECT_LT(worst, 0.15);
+  EXPECT_LT(worst, dtype == DType::kInt8 ? 1.0 : 0.15);
 }
+
+// Issue 11's bounds on debtags dev with the bundled (trained) model: |ΔF1| <=
+// 0.5 pt for bf16 and 1 pt for int8 (measured on all 2,908 texts: micro-F1
+// 0.8118 fp32, 0.8117 bf16, 0.8118 int8). Here on the first 300.
+TEST_P(LowPrecisionClassifier, KeepsTheBundledModelsF1OnDebtagsDev) {
+  const auto dev = gliclass::testing::shared_dir() / "data" / "debtags" / "dev.jsonl";
+  if (!std::filesystem::exists(dev)) GTEST_SKIP() << "no " << dev << " (../shared is not beside the checkout)";
+  const DType dtype = GetParam();
+  auto examples = gliclass::train::load_examples(dev);
+  examples.resize(std::min<size_t>(examples.size(), 300));
+  const auto model = std::filesystem::path(__FILE__).parent_path().parent_path() / "models" / "gliclass-debtags-tiny";
+  auto micro_f1 = [&](DType d) {
+    gliclass::ClassifierOptions options;
+    options.dtype = d;
+    const auto classifier = gliclass::Classifier::load(model.string(), options);
+    std::vector<gliclass::train::ScoredExample> scored;
+    for (const auto& ex : examples) {
+      const auto result = classifier.classify(gliclass::train::to_request(ex));
+      gliclass::train::ScoredExample s;
+      s.labels = result.labels;
+      s.scores = result.scores;
+      for (const auto& label : result.labels)
+        s.truth.push_back(std::any_of(ex.true_labels.begin(), ex.true_labels.end(),
+                                      [&](const auto& t) { return t.first == label; }));
+      scored.push_back(std::move(s));
+    }
+    return gliclass::train::evaluate(scored, 0.5, false).micro_f1;
+  };
+  const double fp32 = micro_f1(DType::kFloat32), low = micro_f1(dtype);
+  std::cout << "[ " << gliclass::dtype_name(dtype) << " ] micro-F1 " << low << " vs fp32 " << fp32 << "\n";
+  EXPECT_GT(fp32, 0.5) << "the bundled model should be trained";
+  EXPECT_LE(std::abs(low - fp32), dtype == DType::kInt8 ? 0.01 : 0.005);
+}
+
+INSTANTIATE_TEST_SUITE_P(RuntimeLinear, LowPrecisionClassifier, ::testing::Values(DType::kBFloat16, DType::kInt8),
+                         [](const auto& info) { return gliclass::dtype_name(info.param); });

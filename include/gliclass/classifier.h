@@ -75,9 +75,10 @@ struct ClassifyResult {
 enum class DType {
   kFloat32,   // reference parity (|Δlogit| <= 1e-4)
   kBFloat16,  // bf16 inputs and weights, fp32 accumulation (oneDNN; AVX512-BF16/AMX where present)
+  kInt8,      // dynamic quantisation of the linear layers: int8 weights (per row) and inputs (per call)
 };
 
-// "fp32" | "bf16"; InputError otherwise.
+// "fp32" | "bf16" | "int8"; InputError otherwise.
 DType dtype_from_name(const std::string& name);
 std::string dtype_name(DType dtype);
 

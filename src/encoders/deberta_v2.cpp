@@ -13,6 +13,7 @@
 
 #include "encoders/common.h"
 #include "gliclass/error.h"
+#include "runtime/onednn_matmul.h"
 
 namespace gliclass::encoders {
 namespace {
@@ -299,8 +300,13 @@ PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch
 torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
                                                     const torch::Tensor& v, const Tables& t,
                                                     const torch::Tensor& masked_out) {
+  // Per (row, head) at inference: 2-D products, through oneDNN.
+  const bool per_head = q.dim() == 2 && !torch::GradMode::is_enabled();
+  auto matmul = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    return per_head ? runtime::matmul(a, b) : torch::matmul(a, b);
+  };
   auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
-  auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
+  auto scores = matmul(q, k.transpose(-1, -2) / scale);
   // [..., L, columns] -> [..., L, L]: shift the wide form, or gather from the table's.
   auto relative = [&](const torch::Tensor& s, const torch::Tensor& index) {
     if (!index.defined()) return rel_shift(s);
@@ -309,15 +315,15 @@ torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, cons
     return s.gather(-1, index.expand(sizes));
   };
   torch::Tensor bias;
-  if (t.key.defined()) bias = relative(torch::matmul(q, t.key.transpose(-1, -2)), t.c2p_index) / scale;
+  if (t.key.defined()) bias = relative(matmul(q, t.key.transpose(-1, -2)), t.c2p_index) / scale;
   if (t.query.defined()) {
-    auto term = relative(torch::matmul(k, t.query.transpose(-1, -2)), t.p2c_index).transpose(-1, -2) / scale;
+    auto term = relative(matmul(k, t.query.transpose(-1, -2)), t.p2c_index).transpose(-1, -2) / scale;
     bias = bias.defined() ? bias + term : term;
   }
   if (bias.defined()) scores = scores + bias;
   if (masked_out.defined()) scores = scores.masked_fill(masked_out, lowest_value(scores.scalar_type()));
   auto probs = train_dropout(torch::softmax(scores, -1), attention_dropout_, is_training());
-  return torch::matmul(probs, v);
+  return matmul(probs, v);
 }
 
 torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,

@@ -34,10 +34,17 @@ constexpr const char* kBaseAdapter = "__base__";  // the reference's name for no
 DType dtype_from_name(const std::string& name) {
   if (name == "fp32") return DType::kFloat32;
   if (name == "bf16") return DType::kBFloat16;
-  throw InputError("options: unknown dtype \"" + name + "\" (expected fp32 or bf16)");
+  if (name == "int8") return DType::kInt8;
+  throw InputError("options: unknown dtype \"" + name + "\" (expected fp32, bf16 or int8)");
 }
 
-std::string dtype_name(DType dtype) { return dtype == DType::kBFloat16 ? "bf16" : "fp32"; }
+std::string dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::kBFloat16: return "bf16";
+    case DType::kInt8: return "int8";
+    default: return "fp32";
+  }
+}
 
 ChunkUnit chunk_unit_from_name(const std::string& name) {
   if (name == "chars") return ChunkUnit::kCharacters;

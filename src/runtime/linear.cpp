@@ -11,19 +11,23 @@ int active_adapter() { return t_active_adapter; }
 AdapterScope::AdapterScope(int id) : previous_(t_active_adapter) { t_active_adapter = id; }
 AdapterScope::~AdapterScope() { t_active_adapter = previous_; }
 
-std::pair<torch::Tensor, torch::Tensor> LinearImpl::bf16_parameters() {
+std::shared_ptr<const OneDnnMatmul> LinearImpl::matmul() {
   std::lock_guard<std::mutex> lock(mutex_);
   // Both parameters' version counters, in one number (each stays far below 2^32).
   const int64_t version = (static_cast<int64_t>(weight._version()) << 32) +
                           (bias.defined() ? static_cast<int64_t>(bias._version()) : 0);
-  if (!weight_bf16_.defined() || weight.data_ptr() != converted_from_ || version != converted_version_) {
-    torch::NoGradGuard no_grad;
-    weight_bf16_ = weight.detach().to(torch::kBFloat16);
-    bias_bf16_ = bias.defined() ? bias.detach().to(torch::kBFloat16) : torch::Tensor();
-    converted_from_ = weight.data_ptr();
-    converted_version_ = version;
+  if (!matmul_built_ || built_dtype_ != dtype_ || weight.data_ptr() != built_from_ || version != built_version_) {
+    try {
+      matmul_ = std::make_shared<const OneDnnMatmul>(weight.contiguous(), bias, dtype_);
+    } catch (const std::runtime_error&) {
+      matmul_ = nullptr;  // no optimised kernel for dtype_ here: LibTorch's fp32 path
+    }
+    matmul_built_ = true;
+    built_dtype_ = dtype_;
+    built_from_ = weight.data_ptr();
+    built_version_ = version;
   }
-  return {weight_bf16_, bias_bf16_};
+  return matmul_;
 }
 
 void LinearImpl::add_adapter(int id, LoraDelta delta) {
@@ -74,16 +78,11 @@ torch::Tensor LinearImpl::base_forward(const torch::Tensor& input) {
   const bool inference = !is_training() && !torch::GradMode::is_enabled();
   if (!inference || input.scalar_type() != torch::kFloat || !input.device().is_cpu() || input.numel() == 0)
     return torch::nn::LinearImpl::forward(input);
-  if (dtype_ == DType::kBFloat16) {
-    const auto [w, b] = bf16_parameters();
-    return torch::linear(input.to(torch::kBFloat16), w, b).to(torch::kFloat);
-  }
-  if (!at::hasMKLDNN()) return torch::nn::LinearImpl::forward(input);
-  // fp32 through oneDNN, on LibTorch's thread pool.
+  const auto mm = matmul();
+  if (!mm) return torch::nn::LinearImpl::forward(input);
   auto sizes = input.sizes().vec();
   sizes.back() = weight.size(0);
-  auto rows = input.reshape({-1, input.size(-1)}).contiguous();
-  return at::mkldnn_linear(rows.to_mkldnn(), weight, bias).to_dense().view(sizes);
+  return mm->forward(input.reshape({-1, input.size(-1)})).view(sizes);
 }
 
 void set_dtype(torch::nn::Module& module, DType dtype) {

@@ -1,16 +1,13 @@
 // y = x W^T + b: torch::nn::Linear with the same parameters and names, whose
-// inference forward runs through oneDNN on LibTorch's thread pool (fp32), or
-// in bfloat16. Every model module uses it, so set_dtype() switches a whole
-// model at once.
+// inference forward runs through oneDNN's matmul (runtime/onednn_matmul.h) in
+// fp32, bf16 or int8. Every model module uses it, so set_dtype() switches a
+// whole model at once.
 //
-// fp32: at::mkldnn_linear (3x faster than Debian's OpenBLAS path for one
-// sequence of "small", 2 cores; results differ from it by float rounding).
-//
-// bf16: the weights are converted once (again only after they change) and
-// each call computes bf16(x) bf16(W)^T in bfloat16 through oneDNN
-// (AVX512-BF16/AMX where the CPU has them), accumulating in fp32, and returns
-// fp32; norms, softmax and attention stay fp32. Training and autograd always
-// use fp32.
+// fp32 reads the weights in place; results differ from LibTorch's by float
+// rounding. bf16 and int8 convert the weights once (again only after they
+// change) and return fp32; norms, softmax and attention stay fp32. Where
+// oneDNN has no optimised kernel for the dtype, the layer runs LibTorch's fp32
+// path. Training and autograd always use fp32.
 //
 // LoRA (io/peft_adapter.h): adapters kept apart from W, each under an id,
 // add s (x A^T) B^T while their id is active on the calling thread
@@ -19,9 +16,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
 #include <mutex>
 
 #include "gliclass/classifier.h"  // DType
+#include "runtime/onednn_matmul.h"
 
 namespace gliclass::runtime {
 
@@ -62,14 +61,17 @@ class LinearImpl : public torch::nn::LinearImpl {
  private:
   torch::Tensor base_forward(const torch::Tensor& input);
 
-  // The bf16 copies of weight and bias, refreshed when the parameters change.
-  std::pair<torch::Tensor, torch::Tensor> bf16_parameters();
+  // The oneDNN matmul of the current weights in dtype_, rebuilt when the
+  // parameters or the dtype change; null where oneDNN has no optimised kernel.
+  std::shared_ptr<const OneDnnMatmul> matmul();
 
   DType dtype_ = DType::kFloat32;
   std::mutex mutex_;
-  torch::Tensor weight_bf16_, bias_bf16_;
-  const void* converted_from_ = nullptr;
-  int64_t converted_version_ = -1;  // weight and bias versions at conversion (bf16_parameters)
+  std::shared_ptr<const OneDnnMatmul> matmul_;
+  bool matmul_built_ = false;
+  DType built_dtype_ = DType::kFloat32;
+  const void* built_from_ = nullptr;
+  int64_t built_version_ = -1;  // weight and bias versions when matmul_ was built
   std::vector<std::pair<int, LoraDelta>> adapters_;
   torch::Tensor lora_A_, lora_B_;
   double lora_scale_ = 0, lora_dropout_ = 0;

@@ -1,0 +1,206 @@
+#include "runtime/onednn_matmul.h"
+
+#include <ATen/Parallel.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace gliclass::runtime {
+namespace {
+
+using dnnl::memory;
+using Layout = memory::format_tag;
+using Type = memory::data_type;
+
+// Rows of the problem the packed layout is chosen for; calls with other row
+// counts get the same layout from oneDNN (checked per call).
+constexpr int64_t kPackRows = 128;
+
+const dnnl::engine& cpu() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+Type onednn_type(DType dtype) {
+  switch (dtype) {
+    case DType::kBFloat16: return Type::bf16;
+    case DType::kInt8: return Type::s8;
+    default: return Type::f32;
+  }
+}
+
+memory wrap(const memory::desc& desc, const torch::Tensor& t) { return memory(desc, cpu(), t.data_ptr()); }
+
+// Symmetric int8 per row of v [rows, columns]: q = round(v / s), s = max|v| / 127
+// over the row; returns q and s [rows].
+std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v) {
+  const auto [low, high] = v.aminmax(1);  // max|v| without an |v| copy of v
+  auto scale = torch::maximum(low.neg(), high).clamp_min(1e-12) / 127.0;
+  auto q = (v * scale.reciprocal().unsqueeze(1)).round_().clamp_(-127, 127).to(torch::kChar);
+  return {q, scale};
+}
+
+}  // namespace
+
+struct OneDnnMatmul::Impl {
+  DType dtype;
+  int64_t n = 0, k = 0;
+  torch::Tensor weight;         // fp32: the caller's W [N,K], read in place; int8: q(W)
+  torch::Tensor bias;           // [N] float32, or undefined
+  std::vector<float> weight_scale_values;  // int8: s_w [N]
+  memory::desc weights_desc;    // the layout the kernel reads W in
+  memory packed;                // bf16: W in that layout
+
+  bool int8() const { return dtype == DType::kInt8; }
+
+  // The kernel for this problem, refusing oneDNN's reference (scalar) one.
+  void check_kernel(const dnnl::matmul::primitive_desc& pd) const {
+    const std::string name = pd.impl_info_str();
+    if (name.rfind("ref", 0) == 0)
+      throw std::runtime_error("oneDNN has no optimised " + dtype_name(dtype) + " matmul on this CPU (only " + name + ")");
+  }
+
+  dnnl::matmul::primitive_desc primitive(int64_t m, const memory::desc& weights) const {
+    const memory::desc src({m, k}, onednn_type(dtype), Layout::ab), dst({m, n}, Type::f32, Layout::ab);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // per call: calls may run concurrently
+    // s_w[n]; s_x[m] is applied after (scales known only at run time would
+    // rule out the VNNI brgemm kernel in this oneDNN, and it has no per-row
+    // source scales).
+    if (int8()) attr.set_output_scales(1 << 1, weight_scale_values);
+    if (bias.defined() && !int8())
+      return {dnnl::matmul::desc(src, weights, memory::desc({1, n}, Type::f32, Layout::ab), dst), attr, cpu()};
+    return {dnnl::matmul::desc(src, weights, dst), attr, cpu()};
+  }
+
+  // W^T [K,N] of the dtype, as the row-major [N,K] tensor w is ("ba").
+  memory::desc plain_weights() const { return memory::desc({k, n}, onednn_type(dtype), Layout::ba); }
+  memory::desc any_weights() const { return memory::desc({k, n}, onednn_type(dtype), Layout::any); }
+
+  void pack(const torch::Tensor& w) {
+    const auto pd = primitive(kPackRows, any_weights());
+    check_kernel(pd);
+    weights_desc = pd.weights_desc();
+    packed = memory(weights_desc, cpu());
+    dnnl::stream stream(cpu());
+    auto source = wrap(plain_weights(), w);
+    dnnl::reorder(source, packed).execute(stream, source, packed);
+    stream.wait();
+  }
+};
+
+OneDnnMatmul::OneDnnMatmul(const torch::Tensor& weight, const torch::Tensor& bias, DType dtype) {
+  TORCH_CHECK(weight.dim() == 2 && weight.scalar_type() == torch::kFloat && weight.device().is_cpu(),
+              "OneDnnMatmul: weight must be a 2-D float32 CPU tensor");
+  auto impl = std::make_unique<Impl>();
+  impl->dtype = dtype;
+  impl->n = weight.size(0), impl->k = weight.size(1);
+  if (bias.defined()) impl->bias = bias.detach().contiguous();
+  torch::NoGradGuard no_grad;
+  try {
+    if (dtype == DType::kFloat32) {
+      TORCH_CHECK(weight.is_contiguous(), "OneDnnMatmul: fp32 weights must be contiguous");
+      impl->weight = weight.detach();
+      impl->weights_desc = impl->plain_weights();
+      impl->check_kernel(impl->primitive(kPackRows, impl->weights_desc));
+    } else if (dtype == DType::kBFloat16) {
+      impl->pack(weight.detach().to(torch::kBFloat16).contiguous());
+    } else {  // int8 kernels for s8 inputs take W as it is (VNNI brgemm); a blocked layout gets a slower one
+      auto [q, scales] = quantize_rows(weight.detach());
+      impl->weight = q;
+      auto s = scales.to(torch::kFloat).contiguous();
+      impl->weight_scale_values.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
+      impl->weights_desc = impl->plain_weights();
+      impl->check_kernel(impl->primitive(kPackRows, impl->weights_desc));
+    }
+  } catch (const dnnl::error& e) {
+    throw std::runtime_error("oneDNN has no " + dtype_name(dtype) + " matmul on this CPU: " + e.what());
+  }
+  impl_ = std::move(impl);
+}
+
+OneDnnMatmul::~OneDnnMatmul() = default;
+
+std::string OneDnnMatmul::kernel(DType dtype) {
+  Impl p;
+  p.dtype = dtype, p.n = 768, p.k = 768;
+  if (p.int8()) p.weight_scale_values.assign(static_cast<size_t>(p.n), 1.0f);
+  try {
+    return p.primitive(kPackRows, dtype == DType::kBFloat16 ? p.any_weights() : p.plain_weights()).impl_info_str();
+  } catch (const dnnl::error& e) {
+    return std::string("none (") + e.what() + ")";
+  }
+}
+
+torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
+  const Impl& p = *impl_;
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == p.k && x.scalar_type() == torch::kFloat,
+              "OneDnnMatmul: expected float32 input [M,", p.k, "]");
+  const int64_t m = x.size(0);
+  auto out = torch::empty({m, p.n}, x.options());
+  if (m == 0) return out;
+  at::internal::lazy_init_num_threads();  // oneDNN uses this thread's OpenMP setting: LibTorch's
+  torch::Tensor src = x.contiguous(), x_scale;
+  if (p.dtype == DType::kBFloat16) {
+    src = src.to(torch::kBFloat16);
+  } else if (p.int8()) {
+    std::tie(src, x_scale) = quantize_rows(src);
+  }
+
+  const bool plain = p.dtype != DType::kBFloat16;
+  const auto pd = p.primitive(m, plain ? p.weights_desc : p.any_weights());
+  dnnl::stream stream(cpu());
+  memory weights = plain ? wrap(p.weights_desc, p.weight) : p.packed;
+  if (pd.weights_desc() != p.weights_desc) {  // a row count oneDNN lays W out differently for
+    memory relaid(pd.weights_desc(), cpu());
+    dnnl::reorder(weights, relaid).execute(stream, weights, relaid);
+    weights = relaid;
+  }
+  auto scratch = torch::empty({static_cast<int64_t>(pd.scratchpad_desc().get_size())}, torch::kByte);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), src)},
+                                       {DNNL_ARG_WEIGHTS, weights},
+                                       {DNNL_ARG_DST, wrap(pd.dst_desc(), out)},
+                                       {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}};
+  if (p.bias.defined() && !p.int8()) args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({1, p.n}, Type::f32, Layout::ab), p.bias));
+  dnnl::matmul(pd).execute(stream, args);
+  stream.wait();
+  if (p.int8()) {
+    out.mul_(x_scale.unsqueeze(1));
+    if (p.bias.defined()) out.add_(p.bias);
+  }
+  return out;
+}
+
+torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
+  auto plain = [](const torch::Tensor& t) {
+    return t.dim() == 2 && t.scalar_type() == torch::kFloat && t.device().is_cpu() && t.numel() > 0;
+  };
+  if (!plain(a_view) || !plain(b_view) || a_view.size(1) != b_view.size(0)) return torch::matmul(a_view, b_view);
+  // Dense row- or column-major operands (the brgemm kernels take no other
+  // strides; a row slice of a wider tensor is copied).
+  auto dense = [](const torch::Tensor& t) {
+    const bool rows = t.stride(1) == 1 && t.stride(0) == t.size(1), columns = t.stride(0) == 1 && t.stride(1) == t.size(0);
+    return rows || columns ? t : t.contiguous();
+  };
+  const auto a = dense(a_view), b = dense(b_view);
+  at::internal::lazy_init_num_threads();
+  auto desc = [](const torch::Tensor& t) { return memory::desc(t.sizes().vec(), Type::f32, t.strides().vec()); };
+  auto out = torch::empty({a.size(0), b.size(1)}, a.options());
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(desc(a), desc(b), desc(out)), attr, cpu());
+  auto scratch = torch::empty({static_cast<int64_t>(pd.scratchpad_desc().get_size())}, torch::kByte);
+  dnnl::stream stream(cpu());
+  dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, wrap(desc(a), a)},
+                                    {DNNL_ARG_WEIGHTS, wrap(desc(b), b)},
+                                    {DNNL_ARG_DST, wrap(desc(out), out)},
+                                    {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}});
+  stream.wait();
+  return out;
+}
+
+}  // namespace gliclass::runtime
