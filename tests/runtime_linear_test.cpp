@@ -60,20 +60,17 @@ TEST(RuntimeLinear, InferencePathsMatchTorchLinearWithinRounding) {
       EXPECT_LT(err, bound);
 
       // The converted weights follow an in-place update of the fp32 ones.
-      {
+      auto negate_parameters = [&] {
         torch::NoGradGuard no_grad;
         linear->weight.mul_(-1);
         if (bias) linear->bias.mul_(-1);
-      }
+      };
+      negate_parameters();
       {
         torch::InferenceMode inference;
         EXPECT_LT(relative_error(-fp32, linear(x)), bound);
       }
-      {
-        torch::NoGradGuard no_grad;
-        linear->weight.mul_(-1);
-        if (bias) linear->bias.mul_(-1);
-      }
+      negate_parameters();  // back, for the next dtype
     }
   }
 }

@@ -16,13 +16,12 @@ std::shared_ptr<const OneDnnMatmul> LinearImpl::matmul() {
   // Both parameters' version counters, in one number (each stays far below 2^32).
   const int64_t version = (static_cast<int64_t>(weight._version()) << 32) +
                           (bias.defined() ? static_cast<int64_t>(bias._version()) : 0);
-  if (!matmul_built_ || built_dtype_ != dtype_ || weight.data_ptr() != built_from_ || version != built_version_) {
+  if (built_version_ < 0 || built_dtype_ != dtype_ || weight.data_ptr() != built_from_ || version != built_version_) {
     try {
       matmul_ = std::make_shared<const OneDnnMatmul>(weight.contiguous(), bias, dtype_);
     } catch (const std::runtime_error&) {
       matmul_ = nullptr;  // no optimised kernel for dtype_ here: LibTorch's fp32 path
     }
-    matmul_built_ = true;
     built_dtype_ = dtype_;
     built_from_ = weight.data_ptr();
     built_version_ = version;

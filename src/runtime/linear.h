@@ -68,10 +68,9 @@ class LinearImpl : public torch::nn::LinearImpl {
   DType dtype_ = DType::kFloat32;
   std::mutex mutex_;
   std::shared_ptr<const OneDnnMatmul> matmul_;
-  bool matmul_built_ = false;
   DType built_dtype_ = DType::kFloat32;
   const void* built_from_ = nullptr;
-  int64_t built_version_ = -1;  // weight and bias versions when matmul_ was built
+  int64_t built_version_ = -1;  // weight and bias versions when matmul_ was built; -1: never
   std::vector<std::pair<int, LoraDelta>> adapters_;
   torch::Tensor lora_A_, lora_B_;
   double lora_scale_ = 0, lora_dropout_ = 0;
