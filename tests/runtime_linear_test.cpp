@@ -9,6 +9,7 @@
 
 #include "gliclass/gliclass.h"
 #include "runtime/linear.h"
+#include "runtime/quantize.h"
 #include "train/data.h"
 #include "train/metrics.h"
 #include "test_util.h"
@@ -73,6 +74,27 @@ TEST(RuntimeLinear, InferencePathsMatchTorchLinearWithinRounding) {
       negate_parameters();  // back, for the next dtype
     }
   }
+}
+
+TEST(RuntimeLinear, QuantisesRowsAsTorchsFormula) {
+  torch::manual_seed(3);
+  // 37 columns: the 16-lane loop and its tail; a zero row; a row of ties.
+  auto v = torch::randn({9, 37}) * torch::arange(1, 10).unsqueeze(1);
+  v[4].zero_();
+  v[6] = torch::arange(-18, 19).to(torch::kFloat) + 0.5;  // max|v| = 127: s = 1, halves round to even
+  v[6][36] = 127.0;
+  const auto [q, s] = gliclass::runtime::quantize_rows(v);
+  const auto expected_s = v.abs().amax(1).clamp_min(1e-12) / 127.0;
+  EXPECT_TRUE(torch::allclose(s, expected_s, 1e-7, 0));
+  const auto expected_q = (v * expected_s.reciprocal().unsqueeze(1)).round().clamp(-127, 127).to(torch::kChar);
+  EXPECT_TRUE(torch::equal(q, expected_q)) << (q.to(torch::kInt) - expected_q.to(torch::kInt)).abs().max();
+  EXPECT_TRUE(torch::equal(q[4], torch::zeros({37}, torch::kChar)));
+
+  auto y = torch::randn({9, 37});
+  const auto bias = torch::randn({37});
+  const auto expected_y = y * s.unsqueeze(1) + bias;
+  gliclass::runtime::dequantize_rows_(y, s, bias);
+  EXPECT_TRUE(torch::allclose(y, expected_y, 1e-6, 1e-7));
 }
 
 TEST(RuntimeLinear, DTypeNames) {

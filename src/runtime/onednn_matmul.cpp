@@ -1,5 +1,7 @@
 #include "runtime/onednn_matmul.h"
 
+#include "runtime/quantize.h"
+
 #include <ATen/Parallel.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -34,15 +36,6 @@ Type onednn_type(DType dtype) {
 }
 
 memory wrap(const memory::desc& desc, const torch::Tensor& t) { return memory(desc, cpu(), t.data_ptr()); }
-
-// Symmetric int8 per row of v [rows, columns]: q = round(v / s), s = max|v| / 127
-// over the row; returns q and s [rows].
-std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v) {
-  const auto [low, high] = v.aminmax(1);  // max|v| without an |v| copy of v
-  auto scale = torch::maximum(low.neg(), high).clamp_min(1e-12) / 127.0;
-  auto q = (v * scale.reciprocal().unsqueeze(1)).round_().clamp_(-127, 127).to(torch::kChar);
-  return {q, scale};
-}
 
 }  // namespace
 
@@ -168,10 +161,7 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
   if (p.bias.defined() && !p.int8()) args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({1, p.n}, Type::f32, Layout::ab), p.bias));
   dnnl::matmul(pd).execute(stream, args);
   stream.wait();
-  if (p.int8()) {
-    out.mul_(x_scale.unsqueeze(1));
-    if (p.bias.defined()) out.add_(p.bias);
-  }
+  if (p.int8()) dequantize_rows_(out, x_scale, p.bias);
   return out;
 }
 

@@ -1,0 +1,87 @@
+#include "runtime/quantize.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace gliclass::runtime {
+namespace {
+
+// Rows per parallel chunk: about 64K elements each.
+int64_t rows_per_task(int64_t columns) { return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(columns, 1)); }
+
+// The loops are compiled for AVX-512, AVX2 and plain x86-64; the loader picks
+// the CPU's (GCC function multiversioning).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+float quantize_row(const float* v, int8_t* q, int64_t n) {
+  // max|v| in 16 lanes (a form the compiler vectorises), then across them.
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) {
+      const float a = std::fabs(v[i + j]);
+      lanes[j] = a > lanes[j] ? a : lanes[j];
+    }
+  float amax = *std::max_element(lanes, lanes + kLanes);
+  for (; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
+  const float scale = std::max(amax, 1e-12f) / 127.f, inverse = 1.f / scale;
+  // Adding and subtracting 1.5 * 2^23 rounds |x| < 2^22 to the nearest
+  // integer, ties to even (as std::nearbyint, which does not vectorise).
+  constexpr float kRound = 12582912.f;
+  for (i = 0; i < n; ++i) {
+    int32_t x = static_cast<int32_t>((v[i] * inverse + kRound) - kRound);
+    x = x > 127 ? 127 : x;  // |v| <= max|v|: a guard against rounding only
+    q[i] = static_cast<int8_t>(x < -127 ? -127 : x);
+  }
+  return scale;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void dequantize_row(float* y, float s, const float* bias, int64_t n) {
+  if (bias != nullptr) {
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] * s + bias[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] *= s;
+  }
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v_any) {
+  TORCH_CHECK(v_any.dim() == 2 && v_any.scalar_type() == torch::kFloat, "quantize_rows: expected a 2-D float32 tensor");
+  const auto v = v_any.contiguous();
+  const int64_t rows = v.size(0), columns = v.size(1);
+  auto q = torch::empty({rows, columns}, v.options().dtype(torch::kChar));
+  auto s = torch::empty({rows}, v.options());
+  const float* in = v.data_ptr<float>();
+  int8_t* out = q.data_ptr<int8_t>();
+  float* scales = s.data_ptr<float>();
+  at::parallel_for(0, rows, rows_per_task(columns), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) scales[r] = quantize_row(in + r * columns, out + r * columns, columns);
+  });
+  return {q, s};
+}
+
+void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s_any, const torch::Tensor& bias_any) {
+  TORCH_CHECK(y.dim() == 2 && y.is_contiguous() && y.scalar_type() == torch::kFloat,
+              "dequantize_rows_: expected a contiguous 2-D float32 tensor");
+  const int64_t rows = y.size(0), columns = y.size(1);
+  const auto s = s_any.to(torch::kFloat).contiguous();
+  TORCH_CHECK(s.numel() == rows, "dequantize_rows_: one scale per row");
+  torch::Tensor bias;
+  if (bias_any.defined()) {
+    bias = bias_any.to(torch::kFloat).contiguous();
+    TORCH_CHECK(bias.numel() == columns, "dequantize_rows_: one bias per column");
+  }
+  float* out = y.data_ptr<float>();
+  const float* scales = s.data_ptr<float>();
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  at::parallel_for(0, rows, rows_per_task(columns), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) dequantize_row(out + r * columns, scales[r], b, columns);
+  });
+}
+
+}  // namespace gliclass::runtime
