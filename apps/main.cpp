@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "bench_command.h"
 #include "classify_command.h"
 #include "eval_command.h"
 #include "info_command.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   gliclass::cli::add_train_rl_command(app, exit_code);
   gliclass::cli::add_eval_command(app, exit_code);
   gliclass::cli::add_init_command(app, exit_code);
+  gliclass::cli::add_bench_command(app, exit_code);
   gliclass::cli::add_info_command(app, exit_code);
   gliclass::cli::add_merge_adapter_command(app, exit_code);
   try {

@@ -21,14 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<size_t> parse_list(const std::string& s) {
-  std::vector<size_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::stoul(item));
-  return out;
-}
-
 double median_seconds(const gliclass::Classifier& clf, const std::vector<gliclass::ClassifyRequest>& requests,
                       int repeats) {
   clf.classify(requests);  // warm-up (and, with a cache, fills it)
@@ -46,11 +38,12 @@ double median_seconds(const gliclass::Classifier& clf, const std::vector<gliclas
 
 int main(int argc, char** argv) {
   CLI::App app{"Bi-encoder label cache benchmark: warm vs cold"};
-  std::string model, label_counts = "8,64,512";
+  std::string model;
+  std::vector<size_t> label_counts{8, 64, 512};
   size_t texts = 32;
   int repeats = 3, threads = 0;
   app.add_option("--model", model, "Bi-encoder model directory or Hub id")->required();
-  app.add_option("--labels", label_counts, "Label counts, comma-separated")->capture_default_str();
+  app.add_option("--labels", label_counts, "Label counts, comma-separated")->delimiter(',')->capture_default_str();
   app.add_option("--texts", texts, "Texts per call")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--repeats", repeats, "Timed calls per point (median)")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (0 = all)")->capture_default_str();
@@ -69,7 +62,7 @@ int main(int argc, char** argv) {
       "Our new phone has a brighter screen and the battery lasts two days.",
       "Heavy rain is expected across the north of the country this weekend.",
       "The striker scored twice and the home team won the cup final."};
-  for (size_t k : parse_list(label_counts)) {
+  for (size_t k : label_counts) {
     std::vector<gliclass::ClassifyRequest> requests(texts);
     for (size_t i = 0; i < texts; ++i) {
       requests[i].text = sentences[i % sentences.size()];

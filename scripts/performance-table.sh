@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/performance.md (and the raw docs/performance.jsonl; the
-# hand-written docs/performance-notes.md is appended): texts/s of bench_classify on random weights
+# hand-written docs/performance-notes.md is appended): texts/s of `gliclass bench` on random weights
 # of the published shapes (../shared/bench-models), for label counts, batch
 # sizes and dtypes, beside the anchors of the Python reference and ONNX
 # Runtime measured on the same kind of machine (2 cores, AVX-512 with BF16).
@@ -12,22 +12,20 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 MODELS=../shared/bench-models
 command -v jq > /dev/null || bash scripts/install-deps.sh jq
-[ -x "$BUILD/bench_classify" ] || { echo "performance-table: build first ($BUILD/bench_classify missing)" >&2; exit 1; }
+[ -x "$BUILD/gliclass" ] || { echo "performance-table: build first ($BUILD/gliclass missing)" >&2; exit 1; }
 
 mkdir -p docs
 raw=docs/performance.jsonl  # the measurements, one JSON line each
 : > "$raw"
 for shape in small edge; do
-  for dtype in fp32 bf16 int8; do
-    echo "performance-table: $shape $dtype" >&2
-    "$BUILD/bench_classify" --config "$MODELS/$shape/config.json" --dtype "$dtype" \
-      --batch-sizes 1,8 --label-counts 1,16,128 --texts 8 --repeats 3 |
-      jq -c --arg shape "$shape" '. + {shape: $shape}' >> "$raw"
-  done
+  echo "performance-table: $shape" >&2
+  "$BUILD/gliclass" bench --config "$MODELS/$shape/config.json" --dtype fp32,bf16,int8 \
+    --batch-sizes 1,8 --label-counts 1,16,128 --texts 8 --repeats 3 |
+    jq -c --arg shape "$shape" '. + {shape: $shape}' >> "$raw"
 done
 
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-threads=$(jq -s '.[0].backend.torch_threads' "$raw")
+threads=$(jq -s '.[0].threads' "$raw")
 {
   echo "# Performance"
   echo
@@ -36,7 +34,7 @@ threads=$(jq -s '.[0].backend.torch_threads' "$raw")
   echo "has it (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}). Random weights of the published"
   echo "shapes; inputs of 110 text tokens and 5 tokens per label (L = 113 + 5K: 193 at K = 16,"
   echo "753 at K = 128); median of 3 timed runs of 8 texts after a warm-up. Model forward only"
-  echo "(\`bench_classify --config\`); \`bench_classify --model DIR\` measures end to end."
+  echo "(\`gliclass bench --config\`); \`gliclass bench --model DIR --input FILE\` measures end to end."
   echo
   echo "| shape | dtype | K | L | texts/s B=1 | texts/s B=8 | tokens/s B=8 | peak RSS MB |"
   echo "|---|---|---|---|---|---|---|---|"

@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "gliclass/gliclass.h"
 #include "test_util.h"
@@ -217,4 +219,56 @@ TEST(Cli, InfoDescribesEveryArchitecture) {
   EXPECT_GT(described, 0u);
   auto missing = run_gliclass("info --model /nonexistent");
   EXPECT_EQ(missing.exit_code, 1);
+}
+
+TEST(Cli, BenchOnAConfigGivesOnePointPerCoordinate) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const auto config = golden_dir() / "deberta_first_simple_pf" / "config.json";
+  auto r = run_gliclass("bench --config " + config.string() +
+                        " --dtype fp32,int8 --batch-sizes 1,2 --label-counts 1,3 --text-tokens 10 --texts 3 --repeats 1");
+  ASSERT_EQ(r.exit_code, 0) << r.raw;
+  ASSERT_EQ(r.lines.size(), 8u) << r.raw;
+  std::set<std::tuple<std::string, int64_t, int64_t>> points;
+  for (const auto& p : r.lines) {
+    const int64_t batch = p.at("batch_size"), labels = p.at("labels");
+    points.emplace(p.at("dtype"), batch, labels);
+    EXPECT_EQ(p.at("seq_len").get<int64_t>(), 2 + labels * 5 + 1 + 10);
+    EXPECT_EQ(p.at("texts").get<int64_t>() % batch, 0);  // whole batches, at least --texts
+    EXPECT_GE(p.at("texts").get<int64_t>(), 3);
+    const double texts_per_s = p.at("texts_per_s");
+    EXPECT_GT(texts_per_s, 0);
+    const double tokens_per_s = texts_per_s * p.at("seq_len").get<double>(), ms_per_text = 1e3 / texts_per_s;
+    EXPECT_NEAR(p.at("tokens_per_s").get<double>(), tokens_per_s, 1e-9 * tokens_per_s);
+    EXPECT_NEAR(p.at("ms_per_text").get<double>(), ms_per_text, 1e-9 * ms_per_text);
+    EXPECT_GT(p.at("peak_rss_mb").get<double>(), 0);
+    EXPECT_GE(p.at("threads").get<int>(), 1);
+    EXPECT_FALSE(p.at("matmul").get<std::string>().empty());
+  }
+  EXPECT_EQ(points.size(), 8u);  // every dtype x batch size x label count once
+}
+
+TEST(Cli, BenchEndToEndOnAModelAndItsErrors) {
+  GLICLASS_REQUIRE_GOLDEN();
+  const auto input = unique_temp_path("texts.jsonl");
+  std::ofstream(input) << R"({"text": "A match report.", "labels": ["sports", "politics"]})" << "\n"
+                       << R"({"text": "Election news.", "labels": ["politics", "tech"]})" << "\n";
+  auto r = run_gliclass("bench " + model_arg() + " --input " + input.string() +
+                        " --batch-sizes 2 --label-counts 1,3 --texts 4 --repeats 1");
+  ASSERT_EQ(r.exit_code, 0) << r.raw;
+  ASSERT_EQ(r.lines.size(), 2u) << r.raw;
+  EXPECT_EQ(r.lines[1].at("labels"), 3);  // the pool: the labels the records name
+  EXPECT_EQ(r.lines[1].at("texts"), 4);
+  EXPECT_GT(r.lines[1].at("texts_per_s").get<double>(), 0);
+
+  // More labels per text than the pool has; a config that is not one prompt per text; neither source.
+  EXPECT_EQ(run_gliclass("bench " + model_arg() + " --input " + input.string() + " --label-counts 4").exit_code, 1);
+  std::filesystem::remove(input);
+  for (const auto& name : gliclass::testing::golden_cases("", ""))
+    if (gliclass::testing::read_json(golden_dir() / name / "config.json").at("architecture_type") == "bi-encoder") {
+      auto bi = run_gliclass("bench --config " + (golden_dir() / name / "config.json").string() + " --label-counts 1");
+      EXPECT_EQ(bi.exit_code, 1) << name;
+      EXPECT_TRUE(bi.lines.empty());
+      break;
+    }
+  EXPECT_NE(run_gliclass("bench --label-counts 1").exit_code, 0);
 }
