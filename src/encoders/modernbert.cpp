@@ -10,6 +10,7 @@
 
 #include "encoders/common.h"
 #include "gliclass/error.h"
+#include "runtime/onednn_matmul.h"
 
 namespace gliclass::encoders {
 namespace {
@@ -28,6 +29,12 @@ void read_rope(const nlohmann::json& params, const std::string& where, double& t
   kModernBertConfig.read(params, "rope_theta", theta);
 }
 
+// a @ b; at inference 2-D float32 products (one (row, head)) go to oneDNN's
+// AVX-512 kernel, twice OpenBLAS's AVX2 one on these sizes.
+torch::Tensor attention_product(const torch::Tensor& a, const torch::Tensor& b) {
+  return torch::GradMode::is_enabled() ? torch::matmul(a, b) : runtime::matmul(a, b);
+}
+
 // softmax(scores with `blocked` entries at finfo.min) @ v; the softmax runs
 // in float32 for half types (HF upcasts).
 torch::Tensor masked_softmax_matmul(torch::Tensor scores, const torch::Tensor& blocked, const torch::Tensor& v,
@@ -36,7 +43,7 @@ torch::Tensor masked_softmax_matmul(torch::Tensor scores, const torch::Tensor& b
   auto probs = scores.scalar_type() == torch::kFloat || scores.scalar_type() == torch::kDouble
                    ? torch::softmax(scores, -1)
                    : torch::softmax(scores, -1, torch::kFloat).to(scores.scalar_type());
-  return torch::matmul(train_dropout(probs, dropout, dropout > 0), v);
+  return attention_product(train_dropout(probs, dropout, dropout > 0), v);
 }
 
 // HF _init_weights: truncated normal N(0, std) cut at +-cutoff*std (inverse
@@ -168,8 +175,8 @@ torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& rope) {
 
 torch::Tensor dense_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& key_valid, int64_t window, double dropout) {
-  const int64_t length = q.size(2);
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  const int64_t length = q.size(-2);
+  auto scores = attention_product(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
   torch::Tensor blocked;
   if (window >= 0) {
     auto pos = torch::arange(length, q.options().dtype(torch::kLong));
@@ -214,22 +221,28 @@ torch::Tensor banded_attention(const torch::Tensor& q, const torch::Tensor& k, c
 }
 
 // Past ~2 key windows per query the banded form is cheaper than [L,L].
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& key_valid, int64_t window, double dropout) {
-  const bool banded = window >= 0 && q.size(2) >= 2 * (std::max<int64_t>(window, 16) + 2 * window);
-  return banded ? banded_attention(q, k, v, key_valid, window, dropout)
-                : dense_attention(q, k, v, key_valid, window, dropout);
+bool banded(int64_t length, int64_t window) {
+  return window >= 0 && length >= 2 * (std::max<int64_t>(window, 16) + 2 * window);
 }
 
-// ModernBertBatch::lengths: each (row, head) alone (common.h).
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& key_valid, int64_t window, double dropout) {
+  return banded(q.size(2), window) ? banded_attention(q, k, v, key_valid, window, dropout)
+                                   : dense_attention(q, k, v, key_valid, window, dropout);
+}
+
+// ModernBertBatch::lengths: each (row, head) alone (common.h); the dense form
+// on 2-D [n,d] slices.
 torch::Tensor attention_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                 const std::vector<int64_t>& lengths, int64_t window) {
   auto out = torch::zeros_like(q, at::MemoryFormat::Contiguous);  // padding rows stay 0
   for_each_row_and_head(q.size(0), q.size(1), [&](int64_t b, int64_t h) {
     const int64_t n = lengths[static_cast<size_t>(b)];
     if (n == 0) return;
-    auto pick = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n).unsqueeze(0).unsqueeze(0); };
-    out.select(0, b).select(0, h).narrow(0, 0, n).copy_(attention(pick(q), pick(k), pick(v), {}, window, 0.0)[0][0]);
+    auto rows = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n); };
+    auto one = [&](const torch::Tensor& t) { return rows(t).unsqueeze(0).unsqueeze(0); };  // [1,1,n,d]
+    rows(out).copy_(banded(n, window) ? banded_attention(one(q), one(k), one(v), {}, window, 0.0)[0][0]
+                                      : dense_attention(rows(q), rows(k), rows(v), {}, window, 0.0));
   });
   return out;
 }

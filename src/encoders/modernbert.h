@@ -83,7 +83,8 @@ RotaryTables rotary_tables(double theta, int64_t head_dim, int64_t length, const
 // x * cos + rotate_half(x) * sin, x [B,H,L,d].
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& rope);
 
-// Scaled dot-product attention over [B,H,L,d] tensors. key_valid [B,L] bool
+// Scaled dot-product attention over [B,H,L,d] tensors (dense_attention also
+// over one (row, head) [L,d] without key_valid). key_valid [B,L] bool
 // (undefined: no padding). window < 0: global; otherwise a query at i sees
 // the keys j with |i - j| <= window. The banded form computes only the
 // blocks of keys within reach (O(L * window)) and gives the same numbers as
