@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <type_traits>
 #include <utility>
 
@@ -36,10 +37,10 @@ torch::Tensor attention_product(const torch::Tensor& a, const torch::Tensor& b) 
 }
 
 // softmax(scores with `blocked` entries at finfo.min) @ v; the softmax runs
-// in float32 for half types (HF upcasts).
+// in float32 for half types (HF upcasts). Overwrites scores (a fresh product).
 torch::Tensor masked_softmax_matmul(torch::Tensor scores, const torch::Tensor& blocked, const torch::Tensor& v,
                                     double dropout) {
-  if (blocked.defined()) scores = scores.masked_fill(blocked, lowest_value(scores.scalar_type()));
+  if (blocked.defined()) scores.masked_fill_(blocked, lowest_value(scores.scalar_type()));
   auto probs = scores.scalar_type() == torch::kFloat || scores.scalar_type() == torch::kDouble
                    ? torch::softmax(scores, -1)
                    : torch::softmax(scores, -1, torch::kFloat).to(scores.scalar_type());
@@ -166,27 +167,41 @@ RotaryTables rotary_tables(double theta, int64_t head_dim, int64_t length, const
   return {emb.cos(), emb.sin()};
 }
 
+// rotate_half(x) = [-x2, x1] is never built: each half gets its product in
+// place (the same roundings: x*cos, then + (-x2)*sin or + x1*sin).
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& rope) {
   const int64_t half = x.size(-1) / 2;
-  auto rotated = torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
   auto cos = rope.cos.to(x.scalar_type()), sin = rope.sin.to(x.scalar_type());
-  return x * cos + rotated * sin;
+  auto out = x * cos;
+  auto first = [&](const torch::Tensor& t) { return t.narrow(-1, 0, half); };
+  auto second = [&](const torch::Tensor& t) { return t.narrow(-1, half, half); };
+  first(out).addcmul_(second(x), first(sin), -1);
+  second(out).addcmul_(first(x), second(sin));
+  return out;
+}
+
+// [L,L] true where |i - j| > window; undefined for global attention (window < 0).
+torch::Tensor outside_window(int64_t length, int64_t window, const torch::Device& device) {
+  if (window < 0) return {};
+  auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
+  return (pos.unsqueeze(1) - pos.unsqueeze(0)).abs().gt(window);
+}
+
+// softmax(q.k^T / sqrt(d), `blocked` masked out) v.
+torch::Tensor masked_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& blocked, double dropout) {
+  auto scores = attention_product(q, k.transpose(-1, -2)).mul_(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  return masked_softmax_matmul(scores, blocked, v, dropout);
 }
 
 torch::Tensor dense_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& key_valid, int64_t window, double dropout) {
-  const int64_t length = q.size(-2);
-  auto scores = attention_product(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
-  torch::Tensor blocked;
-  if (window >= 0) {
-    auto pos = torch::arange(length, q.options().dtype(torch::kLong));
-    blocked = (pos.unsqueeze(1) - pos.unsqueeze(0)).abs().gt(window);  // [L,L]
-  }
+  auto blocked = outside_window(q.size(-2), window, q.device());
   if (key_valid.defined()) {
     auto padded_key = key_valid.logical_not().unsqueeze(1).unsqueeze(2);  // [B,1,1,L]
     blocked = blocked.defined() ? blocked.logical_or(padded_key) : padded_key;
   }
-  return masked_softmax_matmul(scores, blocked, v, dropout);
+  return masked_attention(q, k, v, blocked, dropout);
 }
 
 // Queries in blocks of `block`; block i (positions i*block ...) sees the keys
@@ -232,9 +247,12 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 }
 
 // ModernBertBatch::lengths: each (row, head) alone (common.h); the dense form
-// on 2-D [n,d] slices.
+// on 2-D [n,d] slices, with one window mask per length.
 torch::Tensor attention_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                 const std::vector<int64_t>& lengths, int64_t window) {
+  std::map<int64_t, torch::Tensor> masks;  // filled here, only read in the parallel loop
+  for (int64_t n : lengths)
+    if (n > 0 && !banded(n, window) && !masks.count(n)) masks[n] = outside_window(n, window, q.device());
   auto out = torch::zeros_like(q, at::MemoryFormat::Contiguous);  // padding rows stay 0
   for_each_row_and_head(q.size(0), q.size(1), [&](int64_t b, int64_t h) {
     const int64_t n = lengths[static_cast<size_t>(b)];
@@ -242,7 +260,7 @@ torch::Tensor attention_per_row(const torch::Tensor& q, const torch::Tensor& k, 
     auto rows = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n); };
     auto one = [&](const torch::Tensor& t) { return rows(t).unsqueeze(0).unsqueeze(0); };  // [1,1,n,d]
     rows(out).copy_(banded(n, window) ? banded_attention(one(q), one(k), one(v), {}, window, 0.0)[0][0]
-                                      : dense_attention(rows(q), rows(k), rows(v), {}, window, 0.0));
+                                      : masked_attention(rows(q), rows(k), rows(v), masks.at(n), 0.0));
   });
   return out;
 }
