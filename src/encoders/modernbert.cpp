@@ -172,7 +172,15 @@ RotaryTables rotary_tables(double theta, int64_t head_dim, int64_t length, const
 torch::Tensor apply_rotary(const torch::Tensor& x, const RotaryTables& rope) {
   const int64_t half = x.size(-1) / 2;
   auto cos = rope.cos.to(x.scalar_type()), sin = rope.sin.to(x.scalar_type());
-  auto out = x * cos;
+  // At inference the result is laid out [B,H,L,d] (x is a permuted view of
+  // the fused projection): each (row, head) then reads dense rows.
+  torch::Tensor out;
+  if (torch::GradMode::is_enabled()) {
+    out = x * cos;
+  } else {
+    out = torch::empty(x.sizes(), x.options());
+    at::mul_out(out, x, cos);
+  }
   auto first = [&](const torch::Tensor& t) { return t.narrow(-1, 0, half); };
   auto second = [&](const torch::Tensor& t) { return t.narrow(-1, half, half); };
   first(out).addcmul_(second(x), first(sin), -1);
@@ -314,7 +322,7 @@ torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const Mod
   auto q = apply_rotary(parts[0], rope), k = apply_rotary(parts[1], rope);
   auto out = batch.lengths.empty()
                  ? attention(q, k, parts[2], batch.key_valid, window_, is_training() ? dropout_ : 0.0)
-                 : attention_per_row(q, k, parts[2], batch.lengths, window_);
+                 : attention_per_row(q, k, parts[2].contiguous(), batch.lengths, window_);  // dense rows, as q and k
   out = out.transpose(1, 2).reshape({b, length, width});
   if (batch.indices.defined()) out = out.view({b * length, width}).index_select(0, batch.indices);
   return train_dropout(Wo(out), dropout_, is_training());
