@@ -20,7 +20,7 @@ FittedInput fit_text_side(const tokenize::Tokenizer& tokenizer, const std::strin
 
 std::vector<int64_t> encode_label_side(const tokenize::Tokenizer& tokenizer, const std::vector<std::string>& labels,
                                        const std::string& prompt) {
-  return with_special_tokens(tokenizer, tokenizer.encode(labels_block(labels, prompt)).ids);
+  return tokenizer.with_special_tokens(tokenizer.encode(labels_block(labels, prompt)).ids);
 }
 
 std::vector<LabelGroup> plan_decoder_label_groups(const tokenize::Tokenizer& tokenizer,

@@ -55,18 +55,8 @@ FittedInput fit_layout(const tokenize::Tokenizer& tokenizer, const PromptLayout&
   body.reserve(enc.size());
   for (size_t i = 0; i < enc.size(); ++i)
     if (keep[i]) body.push_back(enc.ids[i]);
-  out.ids = with_special_tokens(tokenizer, body);
+  out.ids = tokenizer.with_special_tokens(body);
   return out;
-}
-
-std::vector<int64_t> with_special_tokens(const tokenize::Tokenizer& tokenizer, const std::vector<int64_t>& body) {
-  std::vector<int64_t> ids = tokenizer.prefix_ids();
-  ids.insert(ids.end(), body.begin(), body.end());
-  const auto suffix = tokenizer.suffix_ids();
-  const bool present = tokenizer.suffix_only_if_absent() && !suffix.empty() && body.size() >= suffix.size() &&
-                       std::equal(suffix.begin(), suffix.end(), body.end() - static_cast<std::ptrdiff_t>(suffix.size()));
-  if (!present) ids.insert(ids.end(), suffix.begin(), suffix.end());
-  return ids;
 }
 
 std::vector<LabelGroup> plan_label_groups(const tokenize::Tokenizer& tokenizer, const std::string& text,

@@ -20,10 +20,6 @@ struct FittedInput {
   bool truncated = false;
 };
 
-// prefix + body + suffix; the suffix is left out when the body already ends
-// with it and the tokenizer says so (slow T5Tokenizer's _add_eos_if_not_present).
-std::vector<int64_t> with_special_tokens(const tokenize::Tokenizer& tokenizer, const std::vector<int64_t>& body);
-
 // Tokens the tokenizer's template adds around one sequence.
 size_t special_count(const tokenize::Tokenizer& tokenizer);
 

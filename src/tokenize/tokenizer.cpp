@@ -56,25 +56,21 @@ std::unique_ptr<Tokenizer> Tokenizer::from_dir(const fs::path& dir) {
 
 std::vector<int64_t> Tokenizer::encode_with_special_tokens(std::string_view text,
                                                            size_t max_length) const {
-  std::vector<int64_t> prefix = prefix_ids();
-  std::vector<int64_t> suffix = suffix_ids();
-  Encoding enc = encode(text);
-  size_t body = enc.size();
+  std::vector<int64_t> body = encode(text).ids;
   // HF truncation=True (longest_first, one sequence): drop tokens from the
   // right of the sequence, never the special tokens around it.
-  if (max_length > 0 && prefix.size() + body + suffix.size() > max_length) {
-    size_t specials = prefix.size() + suffix.size();
-    body = max_length > specials ? max_length - specials : 0;
-  }
-  if (suffix_only_if_absent() && body > 0 && !suffix.empty() && body >= suffix.size() &&
-      std::equal(suffix.begin(), suffix.end(),
-                 enc.ids.begin() + static_cast<std::ptrdiff_t>(body - suffix.size())))
-    suffix.clear();
-  std::vector<int64_t> ids;
-  ids.reserve(prefix.size() + body + suffix.size());
-  ids.insert(ids.end(), prefix.begin(), prefix.end());
-  ids.insert(ids.end(), enc.ids.begin(), enc.ids.begin() + static_cast<std::ptrdiff_t>(body));
-  ids.insert(ids.end(), suffix.begin(), suffix.end());
+  const size_t specials = prefix_ids().size() + suffix_ids().size();
+  if (max_length > 0 && specials + body.size() > max_length) body.resize(max_length > specials ? max_length - specials : 0);
+  return with_special_tokens(body);
+}
+
+std::vector<int64_t> Tokenizer::with_special_tokens(const std::vector<int64_t>& body) const {
+  std::vector<int64_t> ids = prefix_ids();
+  ids.insert(ids.end(), body.begin(), body.end());
+  const auto suffix = suffix_ids();
+  const bool present = suffix_only_if_absent() && !suffix.empty() && body.size() >= suffix.size() &&
+                       std::equal(suffix.begin(), suffix.end(), body.end() - static_cast<std::ptrdiff_t>(suffix.size()));
+  if (!present) ids.insert(ids.end(), suffix.begin(), suffix.end());
   return ids;
 }
 

@@ -59,6 +59,9 @@ class Tokenizer {
   // limit) keeping the suffix, as HF's truncation=True does.
   std::vector<int64_t> encode_with_special_tokens(std::string_view text,
                                                   size_t max_length = 0) const;
+  // prefix + body + suffix; the suffix is left out when the body already ends
+  // with it and suffix_only_if_absent() (slow T5Tokenizer's _add_eos_if_not_present).
+  std::vector<int64_t> with_special_tokens(const std::vector<int64_t>& body) const;
 };
 
 // The loaders from_dir chooses between, callable directly (each throws
