@@ -76,7 +76,7 @@ void add_train_rl_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--save-steps", o.save_steps, "Save last/ every N batches (and at the end)")->capture_default_str();
   cmd->add_option("--eval-batch-size", o.eval_batch_size, "Sequences per evaluation pass")->capture_default_str();
   cmd->add_option("--threshold", o.threshold, "Dev decision threshold")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = LibTorch's default)");
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = every CPU this process may use)");
   cmd->add_flag("--resume", o.resume, "Continue from out/last (same data, seed and batch settings)");
   cmd->add_option("--stop-at-step", o.stop_at_step, "Stop after this many batches, saving a resumable last/");
   cmd->add_flag("--quiet,-q", o.quiet, "No progress on stderr");

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "pipeline/prompt.h"
 #include "runtime/allocator.h"
+#include "runtime/threads.h"
 #include "tokenize/tokenizer.h"
 #include "train/batch.h"
 #include "train/checkpoint.h"
@@ -109,7 +110,7 @@ RlSummary run_rl_training(const RlOptions& o) {
     throw InputError("rl: actions must be bernoulli or threshold (got " + o.ppo.actions + ")");
   if (!(o.ppo.clip > 0 && o.ppo.clip < 1)) throw InputError("rl: the clip range must be in (0, 1)");
   const auto rewards = parse_reward_components(o.rewards);
-  if (o.threads > 0) torch::set_num_threads(o.threads);
+  runtime::set_threads(o.threads);
   runtime::keep_freed_memory();
   torch::manual_seed(o.seed);
 

@@ -47,7 +47,7 @@ struct RlOptions {
   int64_t save_steps = 500;
   int64_t eval_batch_size = 8;
   double threshold = 0.5;
-  int threads = 0;
+  int threads = 0;          // intra-op threads; 0 = every CPU this process may use
   bool quiet = false;
   bool resume = false;       // continue from out_dir/last if it has a resume state
   int64_t stop_at_step = 0;  // > 0: stop (saving last/) once this many batches are done

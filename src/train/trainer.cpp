@@ -17,6 +17,7 @@
 #include "io/safetensors.h"
 #include "model/adapters.h"
 #include "runtime/allocator.h"
+#include "runtime/threads.h"
 #include "pipeline/prompt.h"
 #include "tokenize/tokenizer.h"
 #include "train/batch.h"
@@ -102,10 +103,8 @@ void Trainer::setup() {
     main_ = group_->rank() == 0;
     if (!main_) o_.quiet = true;
   }
-  if (o_.threads > 0)
-    torch::set_num_threads(o_.threads);
-  else if (o_.world && o_.world->local_size > 1)  // local workers share the cores
-    torch::set_num_threads(std::max(1, torch::get_num_threads() / o_.world->local_size));
+  const int local_workers = o_.world ? std::max(1, o_.world->local_size) : 1;  // they share the cores
+  runtime::set_threads(o_.threads > 0 ? o_.threads : std::max(1, runtime::available_cpus() / local_workers));
   tty_ = !o_.quiet && ::isatty(STDERR_FILENO);
   runtime::keep_freed_memory();
 

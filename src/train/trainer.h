@@ -68,7 +68,7 @@ struct TrainOptions {
 
   bool resume = false;         // continue from out_dir/last if it has a resume state
   int64_t stop_at_step = 0;    // > 0: stop (saving last/) once this step is reached
-  int threads = 0;             // intra-op threads; 0 = LibTorch's default (split among local workers)
+  int threads = 0;             // intra-op threads; 0 = every CPU this process may use, split among local workers
   // LoRA: train adapters on the encoder's target layers (and the heads)
   // only; last/ and best/ are PEFT adapter directories over model_dir.
   std::optional<io::LoraConfig> lora;
