@@ -18,10 +18,12 @@ mkdir -p docs
 raw=docs/performance.jsonl  # the measurements, one JSON line each
 : > "$raw"
 for shape in small edge; do
-  echo "performance-table: $shape" >&2
-  "$BUILD/gliclass" bench --config "$MODELS/$shape/config.json" --dtype fp32,bf16,int8 \
-    --batch-sizes 1,8 --label-counts 1,16,128 --texts 8 --repeats 3 |
-    jq -c --arg shape "$shape" '. + {shape: $shape}' >> "$raw"
+  for dtype in fp32 bf16 int8; do  # a process each: peak RSS is per dtype
+    echo "performance-table: $shape $dtype" >&2
+    "$BUILD/gliclass" bench --config "$MODELS/$shape/config.json" --dtype "$dtype" \
+      --batch-sizes 1,8 --label-counts 1,16,128 --texts 8 --repeats 3 |
+      jq -c --arg shape "$shape" '. + {shape: $shape}' >> "$raw"
+  done
 done
 
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
