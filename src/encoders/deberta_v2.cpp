@@ -370,11 +370,15 @@ torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const Atte
 }
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
-    : act_(activation_by_name(config.hidden_act, kDebertaV2Config.name)) {
+    : act_(activation_by_name(config.hidden_act, kDebertaV2Config.name)), erf_gelu_(config.hidden_act == "gelu") {
   dense = register_module("dense", runtime::Linear(config.hidden_size, config.intermediate_size));
 }
 
-torch::Tensor DebertaV2IntermediateImpl::forward(const torch::Tensor& x) { return act_(dense(x)); }
+torch::Tensor DebertaV2IntermediateImpl::forward(const torch::Tensor& x) {
+  auto h = dense(x);
+  // Without autograd GELU may overwrite dense's fresh output: no second [T, 4D] buffer.
+  return erf_gelu_ && !torch::GradMode::is_enabled() ? torch::gelu_(h) : act_(h);
+}
 
 DebertaV2LayerImpl::DebertaV2LayerImpl(const DebertaV2Config& config) {
   attention = register_module("attention", DebertaV2Attention(config));

@@ -191,6 +191,7 @@ class DebertaV2IntermediateImpl : public torch::nn::Module {
 
  private:
   Activation act_;
+  bool erf_gelu_;  // hidden_act "gelu": at inference applied in place
 };
 TORCH_MODULE(DebertaV2Intermediate);
 
