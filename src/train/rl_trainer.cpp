@@ -134,27 +134,11 @@ RlSummary run_rl_training(const RlOptions& o) {
   state.train_examples = data.size();
   const int64_t total = state.total_steps;
 
-  fs::create_directories(o.out_dir);
   const fs::path metrics_file = o.out_dir / "metrics.jsonl";
-  const fs::path last = existing_checkpoint(o.out_dir / "last");
-  const bool resuming = o.resume && !last.empty() && fs::exists(last / kTrainStateFile);
-  if (resuming) {
-    TrainState saved = read_train_state(last / kTrainStateFile);
-    check_compatible(saved, state);
-    state = saved;
-    truncate_metrics(metrics_file, state.global_step);
-    if (!o.quiet)
-      std::cerr << "gliclass train-rl: resuming from " << last.string() << " at step " << state.global_step << "/"
-                << total << "\n";
-  } else {
-    if (o.resume && !o.quiet)
-      std::cerr << "gliclass train-rl: nothing to resume in " << (o.out_dir / "last").string() << "; starting from "
-                << o.model_dir.string() << "\n";
-    fs::remove(metrics_file);  // a fresh run owns its outputs
-    fs::remove_all(o.out_dir / "best");
-  }
+  const RunStart run = start_run(o.out_dir, o.model_dir, o.resume, state, true, o.quiet, "gliclass train-rl");
+  state = run.state;
 
-  auto policy = load_trainable_model(resuming ? last : o.model_dir, config);
+  auto policy = load_trainable_model(run.resuming ? run.last : o.model_dir, config);
   AdamW optimizer(parameter_groups(*policy, o.optimizer), o.optimizer);
   model::ModelPtr reference;  // the frozen start, for the KL term
   if (o.ppo.kl_beta > 0) {
@@ -176,9 +160,9 @@ RlSummary run_rl_training(const RlOptions& o) {
     }
     value_optimizer = std::make_unique<AdamW>(std::move(slots), adam);
   }
-  if (resuming) {
-    optimizer.load_state(read_state_tensors(last / kOptimizerFile));
-    restore_rl_state(last / kRlStateFile, value, value_optimizer.get());
+  if (run.resuming) {
+    optimizer.load_state(read_state_tensors(run.last / kOptimizerFile));
+    restore_rl_state(run.last / kRlStateFile, value, value_optimizer.get());
   }
 
   auto log_line = [&](const ojson& line) {

@@ -3,11 +3,13 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <vector>
 
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
+#include "train/checkpoint.h"
 
 namespace gliclass::train {
 using json = nlohmann::json;
@@ -108,6 +110,35 @@ void truncate_metrics(const std::filesystem::path& file, int64_t step) {
   in.close();
   std::ofstream out(file, std::ios::trunc);
   for (const auto& l : keep) out << l << "\n";
+}
+
+RunStart start_run(const std::filesystem::path& out_dir, const std::filesystem::path& model_dir, bool resume,
+                   const TrainState& planned, bool owns_outputs, bool quiet, const std::string& tool) {
+  namespace fs = std::filesystem;
+  fs::create_directories(out_dir);
+  const fs::path metrics = out_dir / "metrics.jsonl";
+  RunStart start;
+  start.last = existing_checkpoint(out_dir / "last");
+  start.resuming = resume && !start.last.empty() && fs::exists(start.last / kTrainStateFile);
+  if (start.resuming) {
+    start.state = read_train_state(start.last / kTrainStateFile);
+    check_compatible(start.state, planned);
+    if (owns_outputs) truncate_metrics(metrics, start.state.global_step);
+    if (!quiet)
+      std::cerr << tool << ": resuming from " << start.last.string() << " at step " << start.state.global_step << "/"
+                << start.state.total_steps << "\n";
+    return start;
+  }
+  if (resume && !quiet)
+    std::cerr << tool << ": nothing to resume in " << (out_dir / "last").string() << "; starting from "
+              << model_dir.string() << "\n";
+  if (owns_outputs) {  // no metrics or best/ of an earlier run stay
+    fs::remove(metrics);
+    fs::remove_all(out_dir / "best");
+  }
+  start.last.clear();
+  start.state = planned;
+  return start;
 }
 
 namespace {

@@ -49,6 +49,19 @@ std::vector<std::pair<std::string, torch::Tensor>> read_state_tensors(const std:
 // Drops metrics.jsonl lines logged after `step` (they are redone on resume).
 void truncate_metrics(const std::filesystem::path& file, int64_t step);
 
+// How a run in `out_dir` starts. With `resume` and a last/ holding a train
+// state: that state (checked against `planned`), metrics.jsonl cut back to its
+// step, and last/ to load from. Otherwise a fresh run, which owns its outputs
+// (metrics.jsonl and best/ removed where `owns_outputs`: the main worker).
+// `tool` ("gliclass train") names the run in the progress lines on stderr.
+struct RunStart {
+  bool resuming = false;
+  std::filesystem::path last;  // resuming: the checkpoint to load
+  TrainState state;            // resuming: the saved state; fresh: `planned`
+};
+RunStart start_run(const std::filesystem::path& out_dir, const std::filesystem::path& model_dir, bool resume,
+                   const TrainState& planned, bool owns_outputs, bool quiet, const std::string& tool);
+
 // While alive, Ctrl-C (SIGINT) only sets requested(): the training loop then
 // finishes its step, saves a resumable last/ and returns. The previous
 // handler comes back on destruction.

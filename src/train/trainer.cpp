@@ -147,33 +147,14 @@ void Trainer::setup() {
   warmup_ = o_.warmup_steps >= 0 ? o_.warmup_steps
                                  : static_cast<int64_t>(std::ceil(o_.warmup_ratio * static_cast<double>(state_.total_steps)));
 
-  fs::create_directories(o_.out_dir);
   metrics_file_ = o_.out_dir / "metrics.jsonl";
-  const fs::path last = existing_checkpoint(o_.out_dir / "last");
-  const bool resuming = o_.resume && !last.empty() && fs::exists(last / kTrainStateFile);
-  if (resuming) {
-    TrainState saved = read_train_state(last / kTrainStateFile);
-    check_compatible(saved, state_);
-    state_ = saved;
-    model_ = load_model_to_train(last);
-    optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
-    optimizer_->load_state(read_state_tensors(last / kOptimizerFile));
-    if (main_) truncate_metrics(metrics_file_, state_.global_step);
+  const RunStart start = start_run(o_.out_dir, o_.model_dir, o_.resume, state_, main_, o_.quiet, "gliclass train");
+  state_ = start.state;
+  model_ = load_model_to_train(start.last);  // empty: from model_dir
+  optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
+  if (start.resuming) {
+    optimizer_->load_state(read_state_tensors(start.last / kOptimizerFile));
     last_saved_step_ = state_.global_step;
-    if (!o_.quiet)
-      std::cerr << "gliclass train: resuming from " << last.string() << " at step " << state_.global_step << "/"
-                << state_.total_steps << "\n";
-  } else {
-    if (o_.resume && !o_.quiet)
-      std::cerr << "gliclass train: nothing to resume in " << (o_.out_dir / "last").string()
-                << "; starting from " << o_.model_dir.string() << "\n";
-    // A fresh run owns its outputs: no metrics or "best" of an earlier run stay.
-    if (main_) {
-      fs::remove(metrics_file_);
-      fs::remove_all(o_.out_dir / "best");
-    }
-    model_ = load_model_to_train({});
-    optimizer_ = std::make_unique<AdamW>(parameter_groups(*model_, o_.optimizer), o_.optimizer);
   }
   if (!o_.quiet) {
     int64_t trainable = 0, total = 0;
