@@ -155,6 +155,21 @@ TEST(Lora, BrokenAdaptersAreNamed) {
   EXPECT_TRUE(gliclass::testing::contains(load_error(dora.path), "IA3")) << load_error(dora.path);
 }
 
+TEST(Lora, PatternsNameAModuleOrAPathSuffixAtADot) {
+  io::LoraConfig c;
+  c.r = 4;
+  c.lora_alpha = 8;
+  c.rank_pattern = {{"query_proj", 8}, {"layer.1.attention.self.key_proj", 2}};
+  c.alpha_pattern = {{"key_proj", 4.0}};
+  EXPECT_EQ(c.rank("encoder.layer.0.attention.self.query_proj"), 8);
+  EXPECT_EQ(c.rank("encoder.layer.1.attention.self.key_proj"), 2);
+  EXPECT_EQ(c.rank("encoder.layer.0.attention.self.key_proj"), 4);
+  EXPECT_EQ(c.rank("encoder.layer.0.attention.self.xquery_proj"), 4);  // a suffix, not at a dot
+  EXPECT_EQ(c.rank("query_proj"), 8);                                  // the whole path
+  EXPECT_DOUBLE_EQ(c.scale("encoder.layer.1.attention.self.key_proj", 2), 4.0 / 2);
+  EXPECT_DOUBLE_EQ(c.scale("encoder.layer.0.attention.self.query_proj", 8), 8.0 / 8);
+}
+
 TEST(Lora, ReadsWhatItWritesWithPeftNames) {
   GLICLASS_REQUIRE_GOLDEN();
   TempDir dir("lora_rw");

@@ -76,6 +76,13 @@ std::unique_ptr<TensorFile> open_adapter_weights(const std::filesystem::path& di
 
 }  // namespace
 
+int64_t LoraConfig::rank(const std::string& path) const {
+  int64_t out = r;
+  for (const auto& [key, value] : rank_pattern)
+    if (names_module(path, key)) out = value;
+  return out;
+}
+
 double LoraConfig::scale(const std::string& path, int64_t rank) const {
   double alpha = lora_alpha;
   for (const auto& [key, a] : alpha_pattern)

@@ -30,6 +30,8 @@ struct LoraConfig {
   std::map<std::string, double> alpha_pattern;   // module name suffix -> alpha
   std::string base_model_name_or_path;
 
+  // r for the layer whose module path is `path` (rank_pattern, else r).
+  int64_t rank(const std::string& path) const;
   // s for a layer of rank r whose module path is `path`.
   double scale(const std::string& path, int64_t r) const;
 };

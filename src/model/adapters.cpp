@@ -103,10 +103,7 @@ std::vector<std::string> add_trainable_lora(torch::nn::Module& model, const io::
     if (name.rfind(std::string(kEncoder) + ".", 0) != 0) continue;
     const auto last = name.substr(name.rfind('.') + 1);
     if (!targets.count(last)) continue;
-    int64_t r = config.r;
-    for (const auto& [key, rank] : config.rank_pattern)
-      if (name == key || (name.size() > key.size() && name.compare(name.size() - key.size() - 1, std::string::npos, "." + key) == 0))
-        r = rank;
+    const int64_t r = config.rank(name);
     layer->add_trainable_lora(r, config.scale(name, r), config.lora_dropout);
     adapted.push_back(name);
   }
