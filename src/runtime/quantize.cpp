@@ -12,10 +12,10 @@ namespace {
 // Rows per parallel chunk: about 64K elements each.
 int64_t rows_per_task(int64_t columns) { return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(columns, 1)); }
 
-// The loops are compiled for AVX-512, AVX2 and plain x86-64; the loader picks
-// the CPU's (GCC function multiversioning).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-float quantize_row(const float* v, int8_t* q, int64_t n) {
+// The loops, inlined into copies compiled for AVX-512, AVX2 and plain x86-64;
+// the first call picks the CPU's (__builtin_cpu_supports; no ifunc, which
+// sanitizer runtimes cannot start with).
+inline __attribute__((always_inline)) float quantize_row(const float* v, int8_t* q, int64_t n) {
   // max|v| in 16 lanes (a form the compiler vectorises), then across them.
   constexpr int64_t kLanes = 16;
   float lanes[kLanes] = {};
@@ -25,7 +25,8 @@ float quantize_row(const float* v, int8_t* q, int64_t n) {
       const float a = std::fabs(v[i + j]);
       lanes[j] = a > lanes[j] ? a : lanes[j];
     }
-  float amax = *std::max_element(lanes, lanes + kLanes);
+  float amax = 0.f;
+  for (float lane : lanes) amax = lane > amax ? lane : amax;
   for (; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
   const float scale = std::max(amax, 1e-12f) / 127.f, inverse = 1.f / scale;
   // Adding and subtracting 1.5 * 2^23 rounds |x| < 2^22 to the nearest
@@ -39,13 +40,34 @@ float quantize_row(const float* v, int8_t* q, int64_t n) {
   return scale;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void dequantize_row(float* y, float s, const float* bias, int64_t n) {
+inline __attribute__((always_inline)) void dequantize_row(float* y, float s, const float* bias, int64_t n) {
   if (bias != nullptr) {
     for (int64_t i = 0; i < n; ++i) y[i] = y[i] * s + bias[i];
   } else {
     for (int64_t i = 0; i < n; ++i) y[i] *= s;
   }
+}
+
+struct RowKernels {
+  float (*quantize)(const float*, int8_t*, int64_t);
+  void (*dequantize)(float*, float, const float*, int64_t);
+};
+
+__attribute__((target("avx512f"))) float quantize_avx512(const float* v, int8_t* q, int64_t n) { return quantize_row(v, q, n); }
+__attribute__((target("avx512f"))) void dequantize_avx512(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
+__attribute__((target("avx2"))) float quantize_avx2(const float* v, int8_t* q, int64_t n) { return quantize_row(v, q, n); }
+__attribute__((target("avx2"))) void dequantize_avx2(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
+float quantize_plain(const float* v, int8_t* q, int64_t n) { return quantize_row(v, q, n); }
+void dequantize_plain(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
+
+const RowKernels& row_kernels() {
+  static const RowKernels kernels = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return RowKernels{quantize_avx512, dequantize_avx512};
+    if (__builtin_cpu_supports("avx2")) return RowKernels{quantize_avx2, dequantize_avx2};
+    return RowKernels{quantize_plain, dequantize_plain};
+  }();
+  return kernels;
 }
 
 }  // namespace
@@ -59,8 +81,9 @@ std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v_any
   const float* in = v.data_ptr<float>();
   int8_t* out = q.data_ptr<int8_t>();
   float* scales = s.data_ptr<float>();
+  const RowKernels& kernels = row_kernels();
   at::parallel_for(0, rows, rows_per_task(columns), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) scales[r] = quantize_row(in + r * columns, out + r * columns, columns);
+    for (int64_t r = begin; r < end; ++r) scales[r] = kernels.quantize(in + r * columns, out + r * columns, columns);
   });
   return {q, s};
 }
@@ -79,8 +102,9 @@ void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s_any, const torch:
   float* out = y.data_ptr<float>();
   const float* scales = s.data_ptr<float>();
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  const RowKernels& kernels = row_kernels();
   at::parallel_for(0, rows, rows_per_task(columns), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) dequantize_row(out + r * columns, scales[r], b, columns);
+    for (int64_t r = begin; r < end; ++r) kernels.dequantize(out + r * columns, scales[r], b, columns);
   });
 }
 
