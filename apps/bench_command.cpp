@@ -12,7 +12,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -133,15 +132,9 @@ void bench_model(const BenchArgs& a) {
             for (size_t k = 0; k < count; ++k) requests[i].labels.push_back(labels[(i + k) % labels.size()]);
           }
           classifier.classify({requests.begin(), requests.begin() + static_cast<long>(std::min(batch, requests.size()))});
-          std::vector<double> runs;
-          for (int r = 0; r < a.repeats; ++r) {
-            const auto start = std::chrono::steady_clock::now();
-            classifier.classify(requests);
-            runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-          }
-          std::sort(runs.begin(), runs.end());
+          const double seconds = model::median_seconds([&] { classifier.classify(requests); }, a.repeats);
           json line{{"model", a.model}};
-          line.update(point(threads, options.dtype, batch, count, requests.size(), runs[runs.size() / 2]));
+          line.update(point(threads, options.dtype, batch, count, requests.size(), seconds));
           line["max_batch_tokens"] = a.max_batch_tokens;
           std::cout << line.dump() << std::endl;
         }

@@ -12,26 +12,18 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 
 #include "gliclass/gliclass.h"
+#include "model/throughput.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
+// Median seconds of a call, after one warm-up call (which, with a cache, fills it).
 double median_seconds(const gliclass::Classifier& clf, const std::vector<gliclass::ClassifyRequest>& requests,
                       int repeats) {
-  clf.classify(requests);  // warm-up (and, with a cache, fills it)
-  std::vector<double> runs;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = Clock::now();
-    clf.classify(requests);
-    runs.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
-  return runs[runs.size() / 2];
+  clf.classify(requests);
+  return gliclass::model::median_seconds([&] { clf.classify(requests); }, repeats);
 }
 
 }  // namespace

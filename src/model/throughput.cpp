@@ -33,6 +33,17 @@ torch::Tensor synthetic_ids(const io::GLiClassConfig& config, const SyntheticPro
 
 }  // namespace
 
+double median_seconds(const std::function<void()>& run, int repeats) {
+  std::vector<double> runs;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs[runs.size() / 2];
+}
+
 Timing time_forward(GLiClassModelImpl& model, const io::GLiClassConfig& config, const SyntheticPrompt& prompt,
                     int64_t batch_size, int64_t texts, int repeats) {
   if (config.architecture_type != "uni-encoder")
@@ -47,14 +58,10 @@ Timing time_forward(GLiClassModelImpl& model, const io::GLiClassConfig& config, 
   in.attention_mask = torch::ones_like(in.input_ids);
   model.forward(in);  // warm-up: kernels chosen, memory reserved
   const int64_t passes = (std::max<int64_t>(texts, 1) + batch_size - 1) / batch_size;
-  std::vector<double> runs;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
+  const double seconds = median_seconds([&] {
     for (int64_t p = 0; p < passes; ++p) model.forward(in);
-    runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(runs.begin(), runs.end());
-  return {passes * batch_size, runs[runs.size() / 2]};
+  }, repeats);
+  return {passes * batch_size, seconds};
 }
 
 }  // namespace gliclass::model

@@ -2,6 +2,7 @@
 // --config` measures (random weights of a published shape, no tokenizer).
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "model/model.h"
 
@@ -15,6 +16,9 @@ struct SyntheticPrompt {
   int64_t text_tokens = 110;
   int64_t length() const { return 2 + labels * (1 + label_tokens) + 1 + text_tokens; }
 };
+
+// Median wall time in seconds of `repeats` calls of `run` (warming up is the caller's).
+double median_seconds(const std::function<void()>& run, int repeats);
 
 struct Timing {
   int64_t texts = 0;      // texts per timed run (whole batches)
