@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "encoders/deberta_v2.h"
+#include "encoders/deberta_v2_scores.h"
 #include "encoders/encoder.h"
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
@@ -480,6 +481,36 @@ TEST(DebertaV2RelativePositions, GatherPastTheTableEqualsTheWideShift) {
     auto shifted = rel_shift(torch::matmul(q, table.index_select(0, rows).t()));
     auto gathered = torch::matmul(q, table.t()).gather(-1, index);
     EXPECT_LT((shifted - gathered).abs().max().item<double>(), 1e-12);
+  }
+}
+
+// The per-head kernel against the formula, in double: both terms, one term,
+// the wide (shifted) form and the gathered one.
+TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
+  torch::manual_seed(4);
+  const int64_t n = 23;
+  const float scale = 5.5f;
+  auto qk = torch::randn({n, n}) * 3;
+  auto c2p_wide = torch::randn({n, 2 * n - 1}) * 3, p2c_wide = torch::randn({n, 2 * n - 1}) * 3;
+  auto table_c = torch::randn({n, 12}), table_p = torch::randn({n, 12});
+  auto index_c = torch::randint(0, 12, {n, n}, torch::kLong), index_p = torch::randint(0, 12, {n, n}, torch::kLong);
+  auto d = [](const torch::Tensor& t) { return t.to(torch::kDouble); };
+  auto wide_c = rel_shift(d(c2p_wide)), wide_p = rel_shift(d(p2c_wide)).t();
+  auto gather_c = d(table_c).gather(1, index_c), gather_p = d(table_p).gather(1, index_p).t();
+  struct Case {
+    RelativeTerm c2p, p2c;
+    torch::Tensor bias;  // in double
+  };
+  const std::vector<Case> cases{{{c2p_wide, {}}, {p2c_wide, {}}, wide_c + wide_p},
+                                {{c2p_wide, {}}, {}, wide_c},
+                                {{}, {p2c_wide, {}}, wide_p},
+                                {{table_c, index_c}, {table_p, index_p}, gather_c + gather_p},
+                                {{}, {}, torch::zeros({n, n}, torch::kDouble)}};
+  for (size_t c = 0; c < cases.size(); ++c) {
+    auto scores = qk.clone();
+    disentangled_softmax_(scores, cases[c].c2p, cases[c].p2c, scale);
+    auto expected = torch::softmax(d(qk) + cases[c].bias / scale, -1);
+    EXPECT_LT(max_abs_diff(d(scores), expected), 1e-6) << "case " << c;
   }
 }
 

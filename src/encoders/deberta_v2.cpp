@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "encoders/common.h"
+#include "encoders/deberta_v2_scores.h"
 #include "gliclass/error.h"
 #include "runtime/onednn_matmul.h"
 
@@ -300,13 +301,8 @@ PositionProjections DisentangledSelfAttentionImpl::project_positions(const torch
 torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
                                                     const torch::Tensor& v, const Tables& t,
                                                     const torch::Tensor& masked_out) {
-  // Per (row, head) at inference: 2-D products, through oneDNN.
-  const bool per_head = q.dim() == 2 && !torch::GradMode::is_enabled();
-  auto matmul = [&](const torch::Tensor& a, const torch::Tensor& b) {
-    return per_head ? runtime::matmul(a, b) : torch::matmul(a, b);
-  };
   auto scale = scale_.to(q.scalar_type());  // applied to k before q.k, as HF does
-  auto scores = matmul(q, k.transpose(-1, -2) / scale);
+  auto scores = torch::matmul(q, k.transpose(-1, -2) / scale);
   // [..., L, columns] -> [..., L, L]: shift the wide form, or gather from the table's.
   auto relative = [&](const torch::Tensor& s, const torch::Tensor& index) {
     if (!index.defined()) return rel_shift(s);
@@ -315,15 +311,15 @@ torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, cons
     return s.gather(-1, index.expand(sizes));
   };
   torch::Tensor bias;
-  if (t.key.defined()) bias = relative(matmul(q, t.key.transpose(-1, -2)), t.c2p_index) / scale;
+  if (t.key.defined()) bias = relative(torch::matmul(q, t.key.transpose(-1, -2)), t.c2p_index) / scale;
   if (t.query.defined()) {
-    auto term = relative(matmul(k, t.query.transpose(-1, -2)), t.p2c_index).transpose(-1, -2) / scale;
+    auto term = relative(torch::matmul(k, t.query.transpose(-1, -2)), t.p2c_index).transpose(-1, -2) / scale;
     bias = bias.defined() ? bias + term : term;
   }
   if (bias.defined()) scores = scores + bias;
   if (masked_out.defined()) scores = scores.masked_fill(masked_out, lowest_value(scores.scalar_type()));
   auto probs = train_dropout(torch::softmax(scores, -1), attention_dropout_, is_training());
-  return matmul(probs, v);
+  return torch::matmul(probs, v);
 }
 
 torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,
@@ -334,17 +330,22 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     if (n > 0 && !by_length.count(n))
       by_length[n] = relative_attention_ ? tables(plan.rel_by_length.at(n), pos) : Tables{};
   auto out = torch::empty_like(q);
+  const auto k_scaled = k / scale_;  // HF scales k before q.k; once for all heads
+  const float scale = scale_.item<float>();
   const auto batch = static_cast<int64_t>(plan.lengths.size());
   for_each_row_and_head(batch, heads_, [&](int64_t b, int64_t h) {
     const int64_t n = plan.lengths[static_cast<size_t>(b)], start = plan.offsets[static_cast<size_t>(b)];
     if (n == 0) return;
     // [n,d] with row stride H*d: the same layout as a row alone.
     auto pick = [&](const torch::Tensor& t) { return t.narrow(0, start, n).narrow(1, h * head_size_, head_size_); };
-    const Tables& all = by_length.at(n);
-    Tables t = all;  // this head's tables
-    if (all.key.defined()) t.key = all.key.select(0, h);
-    if (all.query.defined()) t.query = all.query.select(0, h);
-    pick(out).copy_(attend(pick(q), pick(k), pick(v), t, {}));
+    const Tables& t = by_length.at(n);
+    const auto q_h = pick(q), k_h = pick(k);
+    auto scores = runtime::matmul(q_h, pick(k_scaled).t());
+    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_index};
+    RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h).t()) : torch::Tensor(),
+                     t.p2c_index};
+    disentangled_softmax_(scores, c2p, p2c, scale);
+    pick(out).copy_(runtime::matmul(scores, pick(v)));
   });
   return out;
 }

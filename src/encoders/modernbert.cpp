@@ -12,6 +12,7 @@
 #include "encoders/common.h"
 #include "gliclass/error.h"
 #include "runtime/onednn_matmul.h"
+#include "runtime/softmax.h"
 
 namespace gliclass::encoders {
 namespace {
@@ -41,9 +42,15 @@ torch::Tensor attention_product(const torch::Tensor& a, const torch::Tensor& b) 
 torch::Tensor masked_softmax_matmul(torch::Tensor scores, const torch::Tensor& blocked, const torch::Tensor& v,
                                     double dropout) {
   if (blocked.defined()) scores.masked_fill_(blocked, lowest_value(scores.scalar_type()));
-  auto probs = scores.scalar_type() == torch::kFloat || scores.scalar_type() == torch::kDouble
-                   ? torch::softmax(scores, -1)
-                   : torch::softmax(scores, -1, torch::kFloat).to(scores.scalar_type());
+  torch::Tensor probs;
+  if (!torch::GradMode::is_enabled() && scores.scalar_type() == torch::kFloat && scores.is_contiguous()) {
+    runtime::softmax_rows_(scores.data_ptr<float>(), scores.numel() / scores.size(-1), scores.size(-1));
+    probs = scores;
+  } else {
+    probs = scores.scalar_type() == torch::kFloat || scores.scalar_type() == torch::kDouble
+                ? torch::softmax(scores, -1)
+                : torch::softmax(scores, -1, torch::kFloat).to(scores.scalar_type());
+  }
   return attention_product(train_dropout(probs, dropout, dropout > 0), v);
 }
 

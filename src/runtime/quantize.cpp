@@ -6,15 +6,15 @@
 #include <cmath>
 #include <cstdint>
 
+#include "runtime/cpu_dispatch.h"
+
 namespace gliclass::runtime {
 namespace {
 
 // Rows per parallel chunk: about 64K elements each.
 int64_t rows_per_task(int64_t columns) { return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(columns, 1)); }
 
-// The loops, inlined into copies compiled for AVX-512, AVX2 and plain x86-64;
-// the first call picks the CPU's (__builtin_cpu_supports; no ifunc, which
-// sanitizer runtimes cannot start with).
+// The loops, inlined into an AVX-512, an AVX2 and a plain copy (runtime/cpu_dispatch.h).
 inline __attribute__((always_inline)) float quantize_row(const float* v, int8_t* q, int64_t n) {
   // max|v| in 16 lanes (a form the compiler vectorises), then across them.
   constexpr int64_t kLanes = 16;
@@ -61,12 +61,9 @@ float quantize_plain(const float* v, int8_t* q, int64_t n) { return quantize_row
 void dequantize_plain(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
 
 const RowKernels& row_kernels() {
-  static const RowKernels kernels = [] {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return RowKernels{quantize_avx512, dequantize_avx512};
-    if (__builtin_cpu_supports("avx2")) return RowKernels{quantize_avx2, dequantize_avx2};
-    return RowKernels{quantize_plain, dequantize_plain};
-  }();
+  static const RowKernels kernels = pick_for_cpu(RowKernels{quantize_avx512, dequantize_avx512},
+                                                 RowKernels{quantize_avx2, dequantize_avx2},
+                                                 RowKernels{quantize_plain, dequantize_plain});
   return kernels;
 }
 
