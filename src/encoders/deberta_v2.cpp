@@ -325,12 +325,24 @@ torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, cons
 torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,
                                                             const torch::Tensor& v, const AttentionPlan& plan,
                                                             const PositionProjections& pos) {
+  // With bf16 linear layers the products run in bf16 too (fp32 sums, fp32
+  // scores and softmax): the operands are converted once here.
+  const bool bf16 = query_proj->dtype() == gliclass::DType::kBFloat16 && runtime::OneDnnMatmul::optimised(gliclass::DType::kBFloat16);
+  auto operand = [bf16](const torch::Tensor& t) { return bf16 && t.defined() ? t.to(torch::kBFloat16) : t; };
   std::map<int64_t, Tables> by_length;  // filled here, only read in the parallel loop
   for (int64_t n : plan.lengths)
-    if (n > 0 && !by_length.count(n))
-      by_length[n] = relative_attention_ ? tables(plan.rel_by_length.at(n), pos) : Tables{};
+    if (n > 0 && !by_length.count(n)) {
+      Tables t = relative_attention_ ? tables(plan.rel_by_length.at(n), pos) : Tables{};
+      // [H,d,columns]: each head's right operand row-major, which oneDNN reads fastest.
+      auto per_head_transposed = [&](const torch::Tensor& x) {
+        return x.defined() ? operand(x).transpose(1, 2).contiguous() : x;
+      };
+      t.key = per_head_transposed(t.key), t.query = per_head_transposed(t.query);
+      by_length[n] = t;
+    }
   auto out = torch::empty_like(q);
-  const auto k_scaled = k / scale_;  // HF scales k before q.k; once for all heads
+  const auto q_in = operand(q), k_in = operand(k), v_in = operand(v);
+  const auto k_scaled = operand(k / scale_);  // HF scales k before q.k; once for all heads
   const float scale = scale_.item<float>();
   const auto batch = static_cast<int64_t>(plan.lengths.size());
   for_each_row_and_head(batch, heads_, [&](int64_t b, int64_t h) {
@@ -339,13 +351,13 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     // [n,d] with row stride H*d: the same layout as a row alone.
     auto pick = [&](const torch::Tensor& t) { return t.narrow(0, start, n).narrow(1, h * head_size_, head_size_); };
     const Tables& t = by_length.at(n);
-    const auto q_h = pick(q), k_h = pick(k);
+    const auto q_h = pick(q_in), k_h = pick(k_in);
     auto scores = runtime::matmul(q_h, pick(k_scaled).t());
-    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_index};
-    RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h).t()) : torch::Tensor(),
+    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h)) : torch::Tensor(), t.c2p_index};
+    RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h)) : torch::Tensor(),
                      t.p2c_index};
     disentangled_softmax_(scores, c2p, p2c, scale);
-    pick(out).copy_(runtime::matmul(scores, pick(v)));
+    pick(out).copy_(runtime::matmul(operand(scores), pick(v_in)));
   });
   return out;
 }

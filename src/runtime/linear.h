@@ -49,6 +49,7 @@ class LinearImpl : public torch::nn::LinearImpl {
   using torch::nn::LinearImpl::LinearImpl;
   torch::Tensor forward(const torch::Tensor& input);
   void set_dtype(DType dtype) { dtype_ = dtype; }
+  DType dtype() const { return dtype_; }
 
   // Adapter `id` (> 0) for this layer, used while that id is active.
   void add_adapter(int id, LoraDelta delta);

@@ -129,6 +129,15 @@ std::string OneDnnMatmul::kernel(DType dtype) {
   }
 }
 
+bool OneDnnMatmul::optimised(DType dtype) {
+  auto check = [](DType d) {
+    const std::string name = kernel(d);
+    return name.rfind("ref", 0) != 0 && name.rfind("none", 0) != 0;
+  };
+  static const bool bf16 = check(DType::kBFloat16), int8 = check(DType::kInt8), fp32 = check(DType::kFloat32);
+  return dtype == DType::kBFloat16 ? bf16 : dtype == DType::kInt8 ? int8 : fp32;
+}
+
 torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
   const Impl& p = *impl_;
   TORCH_CHECK(x.dim() == 2 && x.size(1) == p.k && x.scalar_type() == torch::kFloat,
@@ -166,10 +175,13 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
 }
 
 torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
-  auto plain = [](const torch::Tensor& t) {
-    return t.dim() == 2 && t.scalar_type() == torch::kFloat && t.device().is_cpu() && t.numel() > 0;
+  const auto type = a_view.scalar_type();
+  auto plain = [&](const torch::Tensor& t) {
+    return t.dim() == 2 && t.scalar_type() == type && t.device().is_cpu() && t.numel() > 0;
   };
-  if (!plain(a_view) || !plain(b_view) || a_view.size(1) != b_view.size(0)) return torch::matmul(a_view, b_view);
+  if ((type != torch::kFloat && type != torch::kBFloat16) || !plain(a_view) || !plain(b_view) ||
+      a_view.size(1) != b_view.size(0))
+    return torch::matmul(a_view, b_view);
   // Dense row- or column-major operands (the brgemm kernels take no other
   // strides; a row slice of a wider tensor is copied).
   auto dense = [](const torch::Tensor& t) {
@@ -178,8 +190,10 @@ torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
   };
   const auto a = dense(a_view), b = dense(b_view);
   at::internal::lazy_init_num_threads();
-  auto desc = [](const torch::Tensor& t) { return memory::desc(t.sizes().vec(), Type::f32, t.strides().vec()); };
-  auto out = torch::empty({a.size(0), b.size(1)}, a.options());
+  auto desc = [](const torch::Tensor& t) {
+    return memory::desc(t.sizes().vec(), t.scalar_type() == torch::kFloat ? Type::f32 : Type::bf16, t.strides().vec());
+  };
+  auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(torch::kFloat));
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(desc(a), desc(b), desc(out)), attr, cpu());

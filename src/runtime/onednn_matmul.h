@@ -39,17 +39,19 @@ class OneDnnMatmul {
   // oneDNN's name for the kernel it runs `dtype` with on this CPU, e.g.
   // "brg:avx512_core_bf16" (what benchmarks report).
   static std::string kernel(DType dtype);
+  // Whether that kernel is an optimised one (not oneDNN's reference loops).
+  static bool optimised(DType dtype);
 
  private:
   struct Impl;
   std::unique_ptr<const Impl> impl_;
 };
 
-// a [M,K] @ b [K,N] -> [M,N] for 2-D float32 CPU tensors (views that are not
-// dense row- or column-major are copied first): oneDNN's AVX-512 kernel,
-// about twice OpenBLAS's AVX2 one on attention's small products.
-// Inside a parallel region it runs on the calling thread alone. Other inputs
-// go to torch::matmul.
+// a [M,K] @ b [K,N] -> [M,N] float32 for 2-D CPU tensors, both float32 or
+// both bfloat16 (views that are not dense row- or column-major are copied
+// first): oneDNN's AVX-512 kernel, about twice OpenBLAS's AVX2 one on
+// attention's small products. Inside a parallel region it runs on the calling
+// thread alone. Other inputs go to torch::matmul.
 torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b);
 
 }  // namespace gliclass::runtime
