@@ -333,11 +333,7 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
   for (int64_t n : plan.lengths)
     if (n > 0 && !by_length.count(n)) {
       Tables t = relative_attention_ ? tables(plan.rel_by_length.at(n), pos) : Tables{};
-      // [H,d,columns]: each head's right operand row-major, which oneDNN reads fastest.
-      auto per_head_transposed = [&](const torch::Tensor& x) {
-        return x.defined() ? operand(x).transpose(1, 2).contiguous() : x;
-      };
-      t.key = per_head_transposed(t.key), t.query = per_head_transposed(t.query);
+      t.key = operand(t.key), t.query = operand(t.query);
       by_length[n] = t;
     }
   auto out = torch::empty_like(q);
@@ -353,8 +349,8 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     const Tables& t = by_length.at(n);
     const auto q_h = pick(q_in), k_h = pick(k_in);
     auto scores = runtime::matmul(q_h, pick(k_scaled).t());
-    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h)) : torch::Tensor(), t.c2p_index};
-    RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h)) : torch::Tensor(),
+    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_index};
+    RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h).t()) : torch::Tensor(),
                      t.p2c_index};
     disentangled_softmax_(scores, c2p, p2c, scale);
     pick(out).copy_(runtime::matmul(operand(scores), pick(v_in)));
