@@ -337,7 +337,8 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
       by_length[n] = t;
     }
   auto out = torch::empty_like(q);
-  const auto q_in = operand(q), k_in = operand(k), v_in = operand(v);
+  const auto q_in = operand(q), v_in = operand(v);
+  const auto k_in = p2c_ && relative_attention_ ? operand(k) : k;  // k itself only in p2c
   const auto k_scaled = operand(k / scale_);  // HF scales k before q.k; once for all heads
   const float scale = scale_.item<float>();
   const auto batch = static_cast<int64_t>(plan.lengths.size());

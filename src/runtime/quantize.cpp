@@ -1,7 +1,5 @@
 #include "runtime/quantize.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -10,9 +8,6 @@
 
 namespace gliclass::runtime {
 namespace {
-
-// Rows per parallel chunk: about 64K elements each.
-int64_t rows_per_task(int64_t columns) { return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(columns, 1)); }
 
 // The loops, inlined into an AVX-512, an AVX2 and a plain copy (runtime/cpu_dispatch.h).
 inline __attribute__((always_inline)) float quantize_row(const float* v, int8_t* q, int64_t n) {
@@ -79,9 +74,7 @@ std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v_any
   int8_t* out = q.data_ptr<int8_t>();
   float* scales = s.data_ptr<float>();
   const RowKernels& kernels = row_kernels();
-  at::parallel_for(0, rows, rows_per_task(columns), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) scales[r] = kernels.quantize(in + r * columns, out + r * columns, columns);
-  });
+  for_each_row(rows, columns, [&](int64_t r) { scales[r] = kernels.quantize(in + r * columns, out + r * columns, columns); });
   return {q, s};
 }
 
@@ -100,9 +93,7 @@ void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s_any, const torch:
   const float* scales = s.data_ptr<float>();
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
   const RowKernels& kernels = row_kernels();
-  at::parallel_for(0, rows, rows_per_task(columns), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) kernels.dequantize(out + r * columns, scales[r], b, columns);
-  });
+  for_each_row(rows, columns, [&](int64_t r) { kernels.dequantize(out + r * columns, scales[r], b, columns); });
 }
 
 }  // namespace gliclass::runtime

@@ -1,8 +1,5 @@
 #include "runtime/softmax.h"
 
-#include <ATen/Parallel.h>
-
-#include <algorithm>
 #include <cstring>
 
 #include "runtime/cpu_dispatch.h"
@@ -69,10 +66,7 @@ void softmax_plain(float* x, int64_t n) { softmax_row(x, n); }
 void softmax_rows_(float* x, int64_t rows, int64_t columns) {
   static const RowKernel kernel = pick_for_cpu<RowKernel>(softmax_avx512, softmax_avx2, softmax_plain);
   if (columns <= 0) return;
-  const int64_t rows_per_task = std::max<int64_t>(1, (int64_t{1} << 16) / columns);  // ~64K floats
-  at::parallel_for(0, rows, rows_per_task, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) kernel(x + r * columns, columns);
-  });
+  for_each_row(rows, columns, [&](int64_t r) { kernel(x + r * columns, columns); });
 }
 
 }  // namespace gliclass::runtime
