@@ -325,9 +325,9 @@ torch::Tensor DisentangledSelfAttentionImpl::attend(const torch::Tensor& q, cons
 torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor& q, const torch::Tensor& k,
                                                             const torch::Tensor& v, const AttentionPlan& plan,
                                                             const PositionProjections& pos) {
-  // With bf16 linear layers the products run in bf16 too (fp32 sums, fp32
-  // scores and softmax): the operands are converted once here.
-  const bool bf16 = query_proj->dtype() == DType::kBFloat16 && runtime::OneDnnMatmul::optimised(DType::kBFloat16);
+  // With bf16 or int8 linear layers the products run in bf16 (fp32 sums,
+  // fp32 scores and softmax): the operands are converted once here.
+  const bool bf16 = query_proj->dtype() != DType::kFloat32 && runtime::OneDnnMatmul::optimised(DType::kBFloat16);
   auto operand = [bf16](const torch::Tensor& t) { return bf16 && t.defined() ? t.to(torch::kBFloat16) : t; };
   std::map<int64_t, Tables> by_length;  // filled here, only read in the parallel loop
   for (int64_t n : plan.lengths)

@@ -148,7 +148,7 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
                        const torch::Tensor& masked_out);
   // q, k, v packed [T,H*d] -> context [T,H*d], at inference: per (row, head),
   // the relative terms and softmax fused (deberta_v2_scores.h), the products
-  // in bf16 when the linear layers run bf16.
+  // in bf16 when the linear layers run bf16 or int8.
   torch::Tensor attend_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const AttentionPlan& plan, const PositionProjections& pos);
 
