@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "gliclass/gliclass.h"
@@ -76,6 +77,33 @@ TEST(RuntimeLinear, InferencePathsMatchTorchLinearWithinRounding) {
   }
 }
 
+TEST(RuntimeLinear, EpilogueEqualsItsOperationsOneByOne) {
+  torch::manual_seed(11);
+  const auto x = torch::randn({5, 7, 96}), residual = torch::randn({5, 7, 40});
+  for (const bool bias : {true, false}) {
+    Linear linear(torch::nn::LinearOptions(96, 40).bias(bias));
+    linear->eval();
+    for (const auto dtype : {DType::kFloat32, DType::kBFloat16, DType::kInt8}) {
+      linear->set_dtype(dtype);
+      for (const auto& [gelu, add] : {std::pair{true, false}, {false, true}, {true, true}}) {
+        SCOPED_TRACE(gliclass::dtype_name(dtype) + (bias ? " bias" : "") + (gelu ? " gelu" : "") + (add ? " add" : ""));
+        const gliclass::runtime::Epilogue epilogue{gelu, add ? residual : torch::Tensor()};
+        auto one_by_one = [&](torch::Tensor y) {
+          if (gelu) y = torch::gelu(y);
+          return add ? y + residual : y;
+        };
+        // With autograd on: torch's operations themselves.
+        EXPECT_TRUE(torch::equal(linear->forward_with(x, epilogue), one_by_one(linear(x))));
+        torch::InferenceMode inference;
+        const auto fused = linear->forward_with(x, epilogue);
+        EXPECT_EQ(fused.sizes(), residual.sizes());
+        // The same product; GELU's erf and the additions' roundings may differ.
+        EXPECT_LT(relative_error(one_by_one(linear(x)), fused), 1e-5);
+      }
+    }
+  }
+}
+
 TEST(RuntimeLinear, QuantisesRowsAsTorchsFormula) {
   torch::manual_seed(3);
   // 37 columns: the 16-lane loop and its tail; a zero row; a row of ties.
@@ -93,8 +121,29 @@ TEST(RuntimeLinear, QuantisesRowsAsTorchsFormula) {
   auto y = torch::randn({9, 37});
   const auto bias = torch::randn({37});
   const auto expected_y = y * s.unsqueeze(1) + bias;
+  auto y_residual = y.clone();
   gliclass::runtime::dequantize_rows_(y, s, bias);
   EXPECT_TRUE(torch::allclose(y, expected_y, 1e-6, 1e-7));
+  const auto residual = torch::randn({9, 37});
+  gliclass::runtime::dequantize_rows_(y_residual, s, {}, false, residual);
+  EXPECT_TRUE(torch::allclose(y_residual, (expected_y - bias) + residual, 1e-6, 1e-6));
+}
+
+TEST(RuntimeLinear, DequantisingGeluFollowsErfGelu) {
+  // One row per value range (lane tails included: 1001 columns), scale 1.
+  auto v = torch::stack({torch::linspace(-12, 12, 1001), torch::linspace(-1, 1, 1001),
+                         torch::linspace(-200, 200, 1001)});
+  auto y = v.clone();
+  gliclass::runtime::dequantize_rows_(y, torch::ones({3}), {}, true);
+  const auto expected = torch::gelu(v.to(torch::kDouble));
+  const auto error = (y.to(torch::kDouble) - expected).abs() / (1 + v.abs().to(torch::kDouble));
+  EXPECT_LT(error.max().item<double>(), 3e-7);
+  // Far negative: exactly 0 (no cancellation into noise); NaN stays NaN.
+  auto edges = torch::tensor({{-50.f, -1e30f, std::nanf("")}});
+  gliclass::runtime::dequantize_rows_(edges, torch::ones({1}), {}, true);
+  EXPECT_EQ(edges[0][0].item<float>(), 0.f);
+  EXPECT_EQ(edges[0][1].item<float>(), 0.f);
+  EXPECT_TRUE(std::isnan(edges[0][2].item<float>()));
 }
 
 TEST(RuntimeLinear, DTypeNames) {

@@ -167,7 +167,7 @@ BertOutputImpl::BertOutputImpl(int64_t in_features, const BertConfig& config) : 
 }
 
 torch::Tensor BertOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return LayerNorm(train_dropout(dense(x), dropout_, is_training()) + residual);
+  return LayerNorm(linear_plus_residual(*dense, x, residual, dropout_, is_training()));
 }
 
 BertAttentionImpl::BertAttentionImpl(const BertConfig& config) {
@@ -180,11 +180,13 @@ torch::Tensor BertAttentionImpl::forward(const torch::Tensor& x, const torch::Te
 }
 
 BertIntermediateImpl::BertIntermediateImpl(const BertConfig& config)
-    : act_(activation_by_name(config.hidden_act, config.model_type + " config")) {
+    : act_(activation_by_name(config.hidden_act, config.model_type + " config")), erf_gelu_(config.hidden_act == "gelu") {
   dense = register_module("dense", runtime::Linear(config.hidden_size, config.intermediate_size));
 }
 
-torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& x) { return act_(dense(x)); }
+torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& x) {
+  return erf_gelu_ ? dense->forward_with(x, {true, {}}) : act_(dense(x));
+}
 
 BertLayerImpl::BertLayerImpl(const BertConfig& config) {
   attention = register_module("attention", BertAttention(config));

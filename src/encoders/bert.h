@@ -121,6 +121,7 @@ class BertIntermediateImpl : public torch::nn::Module {
 
  private:
   Activation act_;
+  bool erf_gelu_;  // hidden_act "gelu": applied inside dense's product (runtime::Epilogue)
 };
 TORCH_MODULE(BertIntermediate);
 

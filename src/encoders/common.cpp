@@ -28,6 +28,12 @@ torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training) {
   return (training && p > 0) ? torch::dropout(x, p, true) : x;
 }
 
+torch::Tensor linear_plus_residual(runtime::LinearImpl& linear, const torch::Tensor& x, const torch::Tensor& residual,
+                                   double dropout, bool training) {
+  if (training) return train_dropout(linear.forward(x), dropout, true) + residual;
+  return linear.forward_with(x, {false, residual});
+}
+
 double lowest_value(torch::ScalarType dtype) {
   switch (dtype) {
     case torch::kDouble: return std::numeric_limits<double>::lowest();

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "gliclass/error.h"
+#include "runtime/linear.h"
 
 namespace gliclass::encoders {
 
@@ -58,6 +59,11 @@ struct ConfigComponent {
 
 // HF's inference-time dropout is a no-op; training uses the module's mode.
 torch::Tensor train_dropout(const torch::Tensor& x, double p, bool training);
+
+// dropout(linear(x)) + residual, the residual branch of a layer; at inference
+// the residual is added inside linear's product (runtime::Epilogue).
+torch::Tensor linear_plus_residual(runtime::LinearImpl& linear, const torch::Tensor& x, const torch::Tensor& residual,
+                                   double dropout, bool training);
 
 // torch.finfo(dtype).min, the value HF fills masked attention scores with.
 double lowest_value(torch::ScalarType dtype);

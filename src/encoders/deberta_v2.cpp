@@ -348,7 +348,9 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     // [n,d] with row stride H*d: the same layout as a row alone.
     auto pick = [&](const torch::Tensor& t) { return t.narrow(0, start, n).narrow(1, h * head_size_, head_size_); };
     const Tables& t = by_length.at(n);
-    const auto q_h = pick(q_in), k_h = pick(k_in);
+    // Copied once: the products take dense operands only.
+    const auto q_h = pick(q_in).contiguous();
+    const auto k_h = t.query.defined() ? pick(k_in).contiguous() : torch::Tensor();
     auto scores = runtime::matmul(q_h, pick(k_scaled).t());
     RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_index};
     RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h).t()) : torch::Tensor(),
@@ -366,7 +368,7 @@ DebertaV2OutputImpl::DebertaV2OutputImpl(int64_t in_features, const DebertaV2Con
 }
 
 torch::Tensor DebertaV2OutputImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return LayerNorm(train_dropout(dense(x), dropout_, is_training()) + residual);
+  return LayerNorm(linear_plus_residual(*dense, x, residual, dropout_, is_training()));
 }
 
 DebertaV2AttentionImpl::DebertaV2AttentionImpl(const DebertaV2Config& config) {
@@ -385,9 +387,7 @@ DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& conf
 }
 
 torch::Tensor DebertaV2IntermediateImpl::forward(const torch::Tensor& x) {
-  auto h = dense(x);
-  // Without autograd GELU may overwrite dense's fresh output: no second [T, 4D] buffer.
-  return erf_gelu_ && !torch::GradMode::is_enabled() ? torch::gelu_(h) : act_(h);
+  return erf_gelu_ ? dense->forward_with(x, {true, {}}) : act_(dense(x));
 }
 
 DebertaV2LayerImpl::DebertaV2LayerImpl(const DebertaV2Config& config) {

@@ -193,7 +193,7 @@ class DebertaV2IntermediateImpl : public torch::nn::Module {
 
  private:
   Activation act_;
-  bool erf_gelu_;  // hidden_act "gelu": at inference applied in place
+  bool erf_gelu_;  // hidden_act "gelu": applied inside dense's product (runtime::Epilogue)
 };
 TORCH_MODULE(DebertaV2Intermediate);
 

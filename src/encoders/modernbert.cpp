@@ -303,9 +303,10 @@ ModernBertMLPImpl::ModernBertMLPImpl(const ModernBertConfig& config)
                                                    .bias(config.mlp_bias)));
 }
 
-torch::Tensor ModernBertMLPImpl::forward(const torch::Tensor& x) {
+torch::Tensor ModernBertMLPImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
   auto parts = Wi(x).chunk(2, -1);
-  return Wo(train_dropout(act_(parts[0]) * parts[1], dropout_, is_training()));
+  return linear_plus_residual(*Wo, train_dropout(act_(parts[0]) * parts[1], dropout_, is_training()), residual, 0.0,
+                              is_training());
 }
 
 ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertConfig& config, int64_t layer_id)
@@ -318,7 +319,8 @@ ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertConfig& config,
   Wo = register_module("Wo", runtime::Linear(torch::nn::LinearOptions(d, d).bias(config.attention_bias)));
 }
 
-torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const ModernBertBatch& batch) {
+torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const ModernBertBatch& batch,
+                                               const torch::Tensor& residual) {
   const int64_t b = batch.batch, length = batch.length, width = heads_ * head_dim_;
   auto qkv = Wqkv(x);
   if (batch.indices.defined())
@@ -332,7 +334,7 @@ torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const Mod
                  : attention_per_row(q, k, parts[2].contiguous(), batch.lengths, window_);  // dense rows, as q and k
   out = out.transpose(1, 2).reshape({b, length, width});
   if (batch.indices.defined()) out = out.view({b * length, width}).index_select(0, batch.indices);
-  return train_dropout(Wo(out), dropout_, is_training());
+  return linear_plus_residual(*Wo, out, residual, dropout_, is_training());
 }
 
 ModernBertEncoderLayerImpl::ModernBertEncoderLayerImpl(const ModernBertConfig& config, int64_t layer_id) {
@@ -344,8 +346,8 @@ ModernBertEncoderLayerImpl::ModernBertEncoderLayerImpl(const ModernBertConfig& c
 }
 
 torch::Tensor ModernBertEncoderLayerImpl::forward(const torch::Tensor& x, const ModernBertBatch& batch) {
-  auto h = x + attn(attn_norm ? attn_norm(x) : x, batch);
-  return h + mlp(mlp_norm(h));
+  auto h = attn(attn_norm ? attn_norm(x) : x, batch, x);
+  return mlp(mlp_norm(h), h);
 }
 
 // ----------------------------------------------------------------- model

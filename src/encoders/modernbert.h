@@ -108,11 +108,11 @@ class ModernBertEmbeddingsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ModernBertEmbeddings);
 
-// GeGLU: Wo(act(a) * g) with [a, g] = chunk(Wi(x), 2).
+// GeGLU: Wo(act(a) * g) + residual with [a, g] = chunk(Wi(x), 2).
 class ModernBertMLPImpl : public torch::nn::Module {
  public:
   explicit ModernBertMLPImpl(const ModernBertConfig& config);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
 
   runtime::Linear Wi{nullptr}, Wo{nullptr};
 
@@ -137,8 +137,9 @@ struct ModernBertBatch {
 class ModernBertAttentionImpl : public torch::nn::Module {
  public:
   ModernBertAttentionImpl(const ModernBertConfig& config, int64_t layer_id);
-  // x: [T,D] when batch.indices is defined, else [B,L,D]; same shape out.
-  torch::Tensor forward(const torch::Tensor& x, const ModernBertBatch& batch);
+  // x: [T,D] when batch.indices is defined, else [B,L,D]; same shape out,
+  // residual added (the layer's input, shaped like x).
+  torch::Tensor forward(const torch::Tensor& x, const ModernBertBatch& batch, const torch::Tensor& residual);
 
   runtime::Linear Wqkv{nullptr}, Wo{nullptr};
 

@@ -52,11 +52,15 @@ void LinearImpl::add_trainable_lora(int64_t r, double scale, double dropout) {
 
 LoraDelta LinearImpl::trainable_lora() const { return {lora_A_, lora_B_, lora_scale_, {}, {}}; }
 
-torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
-  const LoraDelta* adapter = nullptr;
+const LoraDelta* LinearImpl::active_delta() const {
   if (const int id = active_adapter(); id > 0)
     for (const auto& [have, d] : adapters_)
-      if (have == id) adapter = &d;
+      if (have == id) return &d;
+  return nullptr;
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  const LoraDelta* adapter = active_delta();
   torch::Tensor y;
   if (adapter && (adapter->weight.defined() || adapter->bias.defined()))
     y = torch::linear(input, adapter->weight.defined() ? adapter->weight : weight,
@@ -73,15 +77,31 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   return y;
 }
 
-torch::Tensor LinearImpl::base_forward(const torch::Tensor& input) {
+torch::Tensor LinearImpl::forward_with(const torch::Tensor& input, const Epilogue& epilogue) {
+  if (!active_delta() && !lora_A_.defined())
+    if (const auto mm = inference_matmul(input)) return through(*mm, input, epilogue);
+  auto y = forward(input);
+  if (epilogue.gelu) y = torch::GradMode::is_enabled() ? torch::gelu(y) : torch::gelu_(y);
+  if (epilogue.residual.defined()) y = y + epilogue.residual;
+  return y;
+}
+
+std::shared_ptr<const OneDnnMatmul> LinearImpl::inference_matmul(const torch::Tensor& input) {
   const bool inference = !is_training() && !torch::GradMode::is_enabled();
   if (!inference || input.scalar_type() != torch::kFloat || !input.device().is_cpu() || input.numel() == 0)
-    return torch::nn::LinearImpl::forward(input);
-  const auto mm = matmul();
-  if (!mm) return torch::nn::LinearImpl::forward(input);
+    return nullptr;
+  return matmul();
+}
+
+torch::Tensor LinearImpl::base_forward(const torch::Tensor& input) {
+  const auto mm = inference_matmul(input);
+  return mm ? through(*mm, input, {}) : torch::nn::LinearImpl::forward(input);
+}
+
+torch::Tensor LinearImpl::through(const OneDnnMatmul& mm, const torch::Tensor& input, const Epilogue& epilogue) const {
   auto sizes = input.sizes().vec();
   sizes.back() = weight.size(0);
-  return mm->forward(input.reshape({-1, input.size(-1)})).view(sizes);
+  return mm.forward(input.reshape({-1, input.size(-1)}), epilogue).view(sizes);
 }
 
 void set_dtype(torch::nn::Module& module, DType dtype) {

@@ -48,6 +48,10 @@ class LinearImpl : public torch::nn::LinearImpl {
  public:
   using torch::nn::LinearImpl::LinearImpl;
   torch::Tensor forward(const torch::Tensor& input);
+  // epilogue(x W^T + b): GELU and/or a residual added (Epilogue), inside the
+  // product on the oneDNN path (inference without an adapter); else the same
+  // operations one after the other.
+  torch::Tensor forward_with(const torch::Tensor& input, const Epilogue& epilogue);
   void set_dtype(DType dtype) { dtype_ = dtype; }
   DType dtype() const { return dtype_; }
 
@@ -61,6 +65,13 @@ class LinearImpl : public torch::nn::LinearImpl {
 
  private:
   torch::Tensor base_forward(const torch::Tensor& input);
+  // The adapter of the calling thread's active id, or null.
+  const LoraDelta* active_delta() const;
+  // The oneDNN matmul that runs `input` (inference, float32 on the CPU), or
+  // null where LibTorch's path does.
+  std::shared_ptr<const OneDnnMatmul> inference_matmul(const torch::Tensor& input);
+  // input [..., in] through mm -> [..., out].
+  torch::Tensor through(const OneDnnMatmul& mm, const torch::Tensor& input, const Epilogue& epilogue) const;
 
   // The oneDNN matmul of the current weights in dtype_, rebuilt when the
   // parameters or the dtype change; null where oneDNN has no optimised kernel.

@@ -7,6 +7,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 #include <string>
+#include <map>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -57,7 +58,9 @@ struct OneDnnMatmul::Impl {
       throw std::runtime_error("oneDNN has no optimised " + dtype_name(dtype) + " matmul on this CPU (only " + name + ")");
   }
 
-  dnnl::matmul::primitive_desc primitive(int64_t m, const memory::desc& weights) const {
+  // The epilogue runs as post-ops for fp32 and bf16: GELU first, then the
+  // residual as binary post-op 1 (or 0 without GELU).
+  dnnl::matmul::primitive_desc primitive(int64_t m, const memory::desc& weights, const Epilogue& epilogue = {}) const {
     const memory::desc src({m, k}, onednn_type(dtype), Layout::ab), dst({m, n}, Type::f32, Layout::ab);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // per call: calls may run concurrently
@@ -65,6 +68,12 @@ struct OneDnnMatmul::Impl {
     // rule out the VNNI brgemm kernel in this oneDNN, and it has no per-row
     // source scales).
     if (int8()) attr.set_output_scales(1 << 1, weight_scale_values);
+    if (!int8() && (epilogue.gelu || epilogue.residual.defined())) {
+      dnnl::post_ops ops;
+      if (epilogue.gelu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+      if (epilogue.residual.defined()) ops.append_binary(dnnl::algorithm::binary_add, dst);
+      attr.set_post_ops(ops);
+    }
     if (bias.defined() && !int8())
       return {dnnl::matmul::desc(src, weights, memory::desc({1, n}, Type::f32, Layout::ab), dst), attr, cpu()};
     return {dnnl::matmul::desc(src, weights, dst), attr, cpu()};
@@ -138,11 +147,17 @@ bool OneDnnMatmul::optimised(DType dtype) {
   return dtype == DType::kBFloat16 ? bf16 : dtype == DType::kInt8 ? int8 : fp32;
 }
 
-torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
+torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x, const Epilogue& epilogue) const {
   const Impl& p = *impl_;
   TORCH_CHECK(x.dim() == 2 && x.size(1) == p.k && x.scalar_type() == torch::kFloat,
               "OneDnnMatmul: expected float32 input [M,", p.k, "]");
   const int64_t m = x.size(0);
+  torch::Tensor residual;
+  if (epilogue.residual.defined()) {
+    TORCH_CHECK(epilogue.residual.numel() == m * p.n && epilogue.residual.scalar_type() == torch::kFloat,
+                "OneDnnMatmul: the residual must be float32 with [", m, ",", p.n, "] elements");
+    residual = epilogue.residual.reshape({m, p.n}).contiguous();
+  }
   auto out = torch::empty({m, p.n}, x.options());
   if (m == 0) return out;
   at::internal::lazy_init_num_threads();  // oneDNN uses this thread's OpenMP setting: LibTorch's
@@ -154,7 +169,7 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
   }
 
   const bool plain = p.dtype != DType::kBFloat16;
-  const auto pd = p.primitive(m, plain ? p.weights_desc : p.any_weights());
+  const auto pd = p.primitive(m, plain ? p.weights_desc : p.any_weights(), epilogue);
   dnnl::stream stream(cpu());
   memory weights = plain ? wrap(p.weights_desc, p.weight) : p.packed;
   if (pd.weights_desc() != p.weights_desc) {  // a row count oneDNN lays W out differently for
@@ -168,11 +183,46 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x) const {
                                        {DNNL_ARG_DST, wrap(pd.dst_desc(), out)},
                                        {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}};
   if (p.bias.defined() && !p.int8()) args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({1, p.n}, Type::f32, Layout::ab), p.bias));
+  if (residual.defined() && !p.int8())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(epilogue.gelu ? 1 : 0) | DNNL_ARG_SRC_1, wrap(pd.dst_desc(), residual));
   dnnl::matmul(pd).execute(stream, args);
   stream.wait();
-  if (p.int8()) dequantize_rows_(out, x_scale, p.bias);
+  if (p.int8()) dequantize_rows_(out, x_scale, p.bias, epilogue.gelu, residual);
   return out;
 }
+
+namespace {
+
+// matmul's primitive for one shape and layout, built once per thread: building
+// it (kernel selection) took about as long as running a head's small product.
+struct Product {
+  memory::desc a, b, out, scratchpad;
+  int64_t scratchpad_bytes = 0;
+  dnnl::matmul matmul;
+};
+
+const Product& cached_product(const torch::Tensor& a, const torch::Tensor& b) {
+  // (type, M, K, N, a row-major, b row-major); operands are dense either way.
+  using Key = std::tuple<int, int64_t, int64_t, int64_t, bool, bool>;
+  thread_local std::map<Key, Product> cache;
+  const Key key{static_cast<int>(a.scalar_type()), a.size(0), a.size(1), b.size(1), a.stride(1) == 1, b.stride(1) == 1};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (cache.size() >= 256) cache.clear();  // lengths seen long ago
+  auto desc = [](const torch::Tensor& t) {
+    return memory::desc(t.sizes().vec(), t.scalar_type() == torch::kFloat ? Type::f32 : Type::bf16, t.strides().vec());
+  };
+  Product p;
+  p.a = desc(a), p.b = desc(b), p.out = memory::desc({a.size(0), b.size(1)}, Type::f32, Layout::ab);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.a, p.b, p.out), attr, cpu());
+  p.scratchpad = pd.scratchpad_desc();
+  p.scratchpad_bytes = static_cast<int64_t>(p.scratchpad.get_size());
+  p.matmul = dnnl::matmul(pd);
+  return cache.emplace(key, std::move(p)).first->second;
+}
+
+}  // namespace
 
 torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
   const auto type = a_view.scalar_type();
@@ -190,19 +240,14 @@ torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
   };
   const auto a = dense(a_view), b = dense(b_view);
   at::internal::lazy_init_num_threads();
-  auto desc = [](const torch::Tensor& t) {
-    return memory::desc(t.sizes().vec(), t.scalar_type() == torch::kFloat ? Type::f32 : Type::bf16, t.strides().vec());
-  };
   auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(torch::kFloat));
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(desc(a), desc(b), desc(out)), attr, cpu());
-  auto scratch = torch::empty({static_cast<int64_t>(pd.scratchpad_desc().get_size())}, torch::kByte);
-  dnnl::stream stream(cpu());
-  dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, wrap(desc(a), a)},
-                                    {DNNL_ARG_WEIGHTS, wrap(desc(b), b)},
-                                    {DNNL_ARG_DST, wrap(desc(out), out)},
-                                    {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}});
+  const Product& product = cached_product(a, b);
+  auto scratch = torch::empty({product.scratchpad_bytes}, torch::kByte);
+  thread_local dnnl::stream stream(cpu());
+  product.matmul.execute(stream, {{DNNL_ARG_SRC, wrap(product.a, a)},
+                                  {DNNL_ARG_WEIGHTS, wrap(product.b, b)},
+                                  {DNNL_ARG_DST, wrap(product.out, out)},
+                                  {DNNL_ARG_SCRATCHPAD, wrap(product.scratchpad, scratch)}});
   stream.wait();
   return out;
 }

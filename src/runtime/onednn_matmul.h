@@ -24,6 +24,15 @@
 
 namespace gliclass::runtime {
 
+// What is applied to each product x W^T + b before it is stored:
+// y = gelu(x W^T + b) (erf GELU) when `gelu`, then y += residual [M,N].
+// oneDNN runs it in the kernel (post-ops) for fp32 and bf16; int8 while
+// dequantising (runtime/quantize.h).
+struct Epilogue {
+  bool gelu = false;
+  torch::Tensor residual;  // float32, M x N elements, or undefined
+};
+
 class OneDnnMatmul {
  public:
   // weight [N,K] and bias [N] (or undefined), float32 on the CPU. fp32 keeps
@@ -34,7 +43,7 @@ class OneDnnMatmul {
   ~OneDnnMatmul();
 
   // x [M,K] float32 -> [M,N] float32. Safe to call from several threads.
-  torch::Tensor forward(const torch::Tensor& x) const;
+  torch::Tensor forward(const torch::Tensor& x, const Epilogue& epilogue = {}) const;
 
   // oneDNN's name for the kernel it runs `dtype` with on this CPU, e.g.
   // "brg:avx512_core_bf16" (what benchmarks report).

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "runtime/cpu_dispatch.h"
+#include "runtime/vector_math.h"
 
 namespace gliclass::runtime {
 namespace {
@@ -35,25 +36,41 @@ inline __attribute__((always_inline)) float quantize_row(const float* v, int8_t*
   return scale;
 }
 
-inline __attribute__((always_inline)) void dequantize_row(float* y, float s, const float* bias, int64_t n) {
-  if (bias != nullptr) {
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] * s + bias[i];
+// The int8 linear layer's epilogue on one row (onednn_matmul.h):
+// y = y s + bias, then GELU, then + residual; the pointers may be null.
+struct RowEpilogue {
+  const float* bias;
+  const float* residual;
+  bool gelu;
+};
+
+inline __attribute__((always_inline)) void dequantize_row(float* y, float s, const RowEpilogue& e, int64_t n) {
+  if (e.bias != nullptr) {
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] * s + e.bias[i];
   } else {
     for (int64_t i = 0; i < n; ++i) y[i] *= s;
   }
+  if (e.gelu)
+    for (int64_t i = 0; i < n; ++i) y[i] = gelu_erf(y[i]);
+  if (e.residual != nullptr)
+    for (int64_t i = 0; i < n; ++i) y[i] += e.residual[i];
 }
 
 struct RowKernels {
   float (*quantize)(const float*, int8_t*, int64_t);
-  void (*dequantize)(float*, float, const float*, int64_t);
+  void (*dequantize)(float*, float, const RowEpilogue&, int64_t);
 };
 
 __attribute__((target("avx512f"))) float quantize_avx512(const float* v, int8_t* q, int64_t n) { return quantize_row(v, q, n); }
-__attribute__((target("avx512f"))) void dequantize_avx512(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
+__attribute__((target("avx512f"))) void dequantize_avx512(float* y, float s, const RowEpilogue& e, int64_t n) {
+  dequantize_row(y, s, e, n);
+}
 __attribute__((target("avx2"))) float quantize_avx2(const float* v, int8_t* q, int64_t n) { return quantize_row(v, q, n); }
-__attribute__((target("avx2"))) void dequantize_avx2(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
+__attribute__((target("avx2,fma"))) void dequantize_avx2(float* y, float s, const RowEpilogue& e, int64_t n) {
+  dequantize_row(y, s, e, n);
+}
 float quantize_plain(const float* v, int8_t* q, int64_t n) { return quantize_row(v, q, n); }
-void dequantize_plain(float* y, float s, const float* b, int64_t n) { dequantize_row(y, s, b, n); }
+void dequantize_plain(float* y, float s, const RowEpilogue& e, int64_t n) { dequantize_row(y, s, e, n); }
 
 const RowKernels& row_kernels() {
   static const RowKernels kernels = pick_for_cpu(RowKernels{quantize_avx512, dequantize_avx512},
@@ -78,7 +95,8 @@ std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v_any
   return {q, s};
 }
 
-void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s_any, const torch::Tensor& bias_any) {
+void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s_any, const torch::Tensor& bias_any, bool gelu,
+                      const torch::Tensor& residual) {
   TORCH_CHECK(y.dim() == 2 && y.is_contiguous() && y.scalar_type() == torch::kFloat,
               "dequantize_rows_: expected a contiguous 2-D float32 tensor");
   const int64_t rows = y.size(0), columns = y.size(1);
@@ -89,11 +107,18 @@ void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s_any, const torch:
     bias = bias_any.to(torch::kFloat).contiguous();
     TORCH_CHECK(bias.numel() == columns, "dequantize_rows_: one bias per column");
   }
+  TORCH_CHECK(!residual.defined() || (residual.sizes() == y.sizes() && residual.is_contiguous() &&
+                                      residual.scalar_type() == torch::kFloat),
+              "dequantize_rows_: the residual must be a contiguous float32 tensor shaped like y");
   float* out = y.data_ptr<float>();
   const float* scales = s.data_ptr<float>();
+  const float* r = residual.defined() ? residual.data_ptr<float>() : nullptr;
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
   const RowKernels& kernels = row_kernels();
-  for_each_row(rows, columns, [&](int64_t r) { kernels.dequantize(out + r * columns, scales[r], b, columns); });
+  for_each_row(rows, columns, [&](int64_t row) {
+    const RowEpilogue e{b, r ? r + row * columns : nullptr, gelu};
+    kernels.dequantize(out + row * columns, scales[row], e, columns);
+  });
 }
 
 }  // namespace gliclass::runtime

@@ -12,8 +12,11 @@ namespace gliclass::runtime {
 // s = max|v[r,:]| / 127 (at least 1e-12 / 127), q = round(v / s) in [-127, 127].
 std::pair<torch::Tensor, torch::Tensor> quantize_rows(const torch::Tensor& v);
 
-// y[r,c] = y[r,c] * s[r] + bias[c] in place; y [rows, columns] float32
-// contiguous, s [rows], bias [columns] or undefined.
-void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s, const torch::Tensor& bias);
+// y[r,c] = act(y[r,c] * s[r] + bias[c]) + residual[r,c] in place, act = erf
+// GELU when `gelu` (runtime/vector_math.h's, |error| <= 1e-6 |y|) else none;
+// y [rows, columns] float32 contiguous, s [rows], bias [columns] and residual
+// (float32 contiguous, like y) each optional (undefined).
+void dequantize_rows_(torch::Tensor& y, const torch::Tensor& s, const torch::Tensor& bias, bool gelu = false,
+                      const torch::Tensor& residual = {});
 
 }  // namespace gliclass::runtime
