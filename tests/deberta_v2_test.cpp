@@ -493,7 +493,11 @@ TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
   auto qk = torch::randn({n, n}) * 3;
   auto c2p_wide = torch::randn({n, 2 * n - 1}) * 3, p2c_wide = torch::randn({n, 2 * n - 1}) * 3;
   auto table_c = torch::randn({n, 12}), table_p = torch::randn({n, 12});
-  auto index_c = torch::randint(0, 12, {n, n}, torch::kLong), index_p = torch::randint(0, 12, {n, n}, torch::kLong);
+  // Past the table: row r reads column rows[n-1-r+o], i.e. index[i,j] = rows[j-i+n-1].
+  auto rows_c = torch::randint(0, 12, {2 * n - 1}, torch::kLong), rows_p = torch::randint(0, 12, {2 * n - 1}, torch::kLong);
+  const auto range = torch::arange(n, torch::kLong);
+  const auto diagonal = (range.unsqueeze(0) - range.unsqueeze(1) + (n - 1)).flatten();
+  auto index_c = rows_c.index_select(0, diagonal).view({n, n}), index_p = rows_p.index_select(0, diagonal).view({n, n});
   auto d = [](const torch::Tensor& t) { return t.to(torch::kDouble); };
   auto wide_c = rel_shift(d(c2p_wide)), wide_p = rel_shift(d(p2c_wide)).t();
   auto gather_c = d(table_c).gather(1, index_c), gather_p = d(table_p).gather(1, index_p).t();
@@ -504,7 +508,7 @@ TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
   const std::vector<Case> cases{{{c2p_wide, {}}, {p2c_wide, {}}, wide_c + wide_p},
                                 {{c2p_wide, {}}, {}, wide_c},
                                 {{}, {p2c_wide, {}}, wide_p},
-                                {{table_c, index_c}, {table_p, index_p}, gather_c + gather_p},
+                                {{table_c, rows_c}, {table_p, rows_p}, gather_c + gather_p},
                                 {{}, {}, torch::zeros({n, n}, torch::kDouble)}};
   for (size_t c = 0; c < cases.size(); ++c) {
     auto scores = qk.clone();

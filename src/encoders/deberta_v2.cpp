@@ -284,6 +284,7 @@ DisentangledSelfAttentionImpl::Tables DisentangledSelfAttentionImpl::tables(cons
   if (p2c_) t.query = gather ? pos.query : pos.query.index_select(1, rel.p2c_rows);
   t.c2p_index = rel.c2p_index;
   t.p2c_index = rel.p2c_index;
+  if (gather) t.c2p_rows = rel.c2p_rows, t.p2c_rows = rel.p2c_rows;
   return t;
 }
 
@@ -352,9 +353,9 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
     const auto q_h = pick(q_in).contiguous();
     const auto k_h = t.query.defined() ? pick(k_in).contiguous() : torch::Tensor();
     auto scores = runtime::matmul(q_h, pick(k_scaled).t());
-    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_index};
+    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_rows};
     RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h).t()) : torch::Tensor(),
-                     t.p2c_index};
+                     t.p2c_rows};
     disentangled_softmax_(scores, c2p, p2c, scale);
     pick(out).copy_(runtime::matmul(operand(scores), pick(v_in)));
   });

@@ -140,7 +140,8 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
   // projections themselves ([..., 2*span, d]) and the indices to gather.
   struct Tables {
     torch::Tensor key, query;  // undefined when the term is off
-    torch::Tensor c2p_index, p2c_index;
+    torch::Tensor c2p_index, p2c_index;  // past the table: [L,L] (attend)
+    torch::Tensor c2p_rows, p2c_rows;    // past the table: [2L-1] (attend_per_row, deberta_v2_scores.h)
   };
   Tables tables(const RelativePositions& rel, const PositionProjections& pos) const;
   // softmax((q.k + c2p + p2c) / scale, masked) v for q, k, v [..., L, d].

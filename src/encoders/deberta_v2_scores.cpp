@@ -7,13 +7,14 @@
 namespace gliclass::encoders {
 namespace {
 
-// A term's wide product as a pointer; row r's value for other token o sits at
-// column index[r, o], or n-1-r+o, so row r of the shifted form is the wide row
-// from column n-1-r on.
+// A term's product as a pointer; row r's value for other token o sits at
+// column columns[n-1-r+o], or n-1-r+o, so row r of the shifted form is the
+// wide row from column n-1-r on. (The columns are an [n, n] index i, j ->
+// rows[j-i+n-1] kept as its one diagonal vector: it stays in L1.)
 struct TermView {
   const float* wide = nullptr;
   int64_t width = 0;
-  const int64_t* index = nullptr;  // [n, n] or null
+  const int64_t* columns = nullptr;  // [2n-1] or null
 
   TermView(const RelativeTerm& t, int64_t n) {
     if (!t.wide.defined()) return;
@@ -22,19 +23,21 @@ struct TermView {
                 "disentangled_softmax_: a relative term must be a contiguous float32 [n, columns]");
     wide = t.wide.data_ptr<float>();
     width = t.wide.size(1);
-    TORCH_CHECK(t.index.defined() || width == 2 * n - 1, "disentangled_softmax_: a wide term needs 2n-1 columns");
-    if (t.index.defined()) {
-      TORCH_CHECK(t.index.numel() == n * n && t.index.is_contiguous() && t.index.scalar_type() == torch::kLong,
-                  "disentangled_softmax_: an index must be a contiguous int64 [n, n]");
-      index = t.index.data_ptr<int64_t>();
+    TORCH_CHECK(t.columns.defined() || width == 2 * n - 1, "disentangled_softmax_: a wide term needs 2n-1 columns");
+    if (t.columns.defined()) {
+      TORCH_CHECK(t.columns.numel() == 2 * n - 1 && t.columns.is_contiguous() &&
+                      t.columns.scalar_type() == torch::kLong,
+                  "disentangled_softmax_: columns must be a contiguous int64 [2n-1]");
+      columns = t.columns.data_ptr<int64_t>();
     }
   }
 
   // Row r's values for o = 0..n-1, into `buffer` when gathered.
   const float* row(int64_t n, int64_t r, float* buffer) const {
     const float* w = wide + r * width;
-    if (!index) return w + (n - 1 - r);
-    for (int64_t o = 0; o < n; ++o) buffer[o] = w[index[r * n + o]];
+    if (!columns) return w + (n - 1 - r);
+    const int64_t* c = columns + (n - 1 - r);
+    for (int64_t o = 0; o < n; ++o) buffer[o] = w[c[o]];
     return buffer;
   }
 };

@@ -6,12 +6,13 @@
 
 namespace gliclass::encoders {
 
-// One relative term: a wide product [n, W] (q . Kr^T for c2p, k . Qr^T for
-// p2c) and where row r reads the column for other token o: index[r, o] when
-// an index [n, n] is given, else n-1-r+o (the wide form, W = 2n-1).
+// One relative term: a product [n, W] (q . Kr^T for c2p, k . Qr^T for p2c)
+// and where row r reads the column for other token o: columns[n-1-r+o] when
+// columns [2n-1] are given (the table's rows per offset, past the table),
+// else n-1-r+o (the wide form, W = 2n-1).
 struct RelativeTerm {
-  torch::Tensor wide;   // undefined: the term is off
-  torch::Tensor index;  // int64 [n, n], or undefined
+  torch::Tensor wide;     // undefined: the term is off
+  torch::Tensor columns;  // int64 [2n-1], or undefined
 };
 
 // scores [n, n] = q.(k/s), in place:
