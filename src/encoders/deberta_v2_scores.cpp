@@ -1,5 +1,6 @@
 #include "encoders/deberta_v2_scores.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "runtime/cpu_dispatch.h"
@@ -50,7 +51,7 @@ struct TermView {
 // touched another line: a quarter of the time at n = 753). Divisions only in
 // contiguous loops, which the compiler vectorises.
 inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t n, const TermView& c2p,
-                                                     const TermView& p2c, float scale) {
+                                                         const TermView& p2c, float scale) {
   constexpr int64_t kBlock = 16;
   std::vector<float> gathered(static_cast<size_t>(kBlock * n)), p2c_t(p2c.wide ? static_cast<size_t>(n * n) : 0);
   for (int64_t j0 = 0; p2c.wide && j0 < n; j0 += kBlock) {
@@ -77,12 +78,12 @@ inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t 
 }
 
 using TermsSoftmax = void (*)(float*, int64_t, const TermView&, const TermView&, float);
-__attribute__((target("avx512f"))) void terms_softmax_avx512(float* s, int64_t n, const TermView& c, const TermView& p,
-                                                         float scale) {
+__attribute__((target("avx512f"))) void terms_softmax_avx512(float* s, int64_t n, const TermView& c,
+                                                             const TermView& p, float scale) {
   terms_softmax(s, n, c, p, scale);
 }
-__attribute__((target("avx2,fma"))) void terms_softmax_avx2(float* s, int64_t n, const TermView& c, const TermView& p,
-                                                        float scale) {
+__attribute__((target("avx2,fma"))) void terms_softmax_avx2(float* s, int64_t n, const TermView& c,
+                                                            const TermView& p, float scale) {
   terms_softmax(s, n, c, p, scale);
 }
 void terms_softmax_plain(float* s, int64_t n, const TermView& c, const TermView& p, float scale) {

@@ -305,8 +305,8 @@ ModernBertMLPImpl::ModernBertMLPImpl(const ModernBertConfig& config)
 
 torch::Tensor ModernBertMLPImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
   auto parts = Wi(x).chunk(2, -1);
-  return linear_plus_residual(*Wo, train_dropout(act_(parts[0]) * parts[1], dropout_, is_training()), residual, 0.0,
-                              is_training());
+  const auto gated = train_dropout(act_(parts[0]) * parts[1], dropout_, is_training());
+  return linear_plus_residual(*Wo, gated, residual, /*dropout=*/0.0, is_training());  // HF: no dropout after Wo
 }
 
 ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertConfig& config, int64_t layer_id)

@@ -5,9 +5,9 @@
 #include <ATen/Parallel.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <map>
 #include <stdexcept>
 #include <string>
-#include <map>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
