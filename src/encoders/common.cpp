@@ -1,5 +1,7 @@
 #include "encoders/common.h"
 
+#include "runtime/linear.h"
+
 #include <limits>
 #include <optional>
 

@@ -11,7 +11,10 @@
 #include <type_traits>
 
 #include "gliclass/error.h"
-#include "runtime/linear.h"
+
+namespace gliclass::runtime {
+class LinearImpl;  // runtime/linear.h
+}  // namespace gliclass::runtime
 
 namespace gliclass::encoders {
 

@@ -284,7 +284,10 @@ DisentangledSelfAttentionImpl::Tables DisentangledSelfAttentionImpl::tables(cons
   if (p2c_) t.query = gather ? pos.query : pos.query.index_select(1, rel.p2c_rows);
   t.c2p_index = rel.c2p_index;
   t.p2c_index = rel.p2c_index;
-  if (gather) t.c2p_rows = rel.c2p_rows, t.p2c_rows = rel.p2c_rows;
+  if (gather) {
+    t.c2p_rows = rel.c2p_rows;
+    t.p2c_rows = rel.p2c_rows;
+  }
   return t;
 }
 

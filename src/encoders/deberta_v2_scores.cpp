@@ -15,10 +15,10 @@ namespace {
 // rows[j-i+n-1] kept as its one diagonal vector: it stays in L1.)
 struct TermView {
   const float* wide = nullptr;
-  int64_t width = 0;
+  int64_t n = 0, width = 0;
   const int64_t* columns = nullptr;  // [2n-1] or null
 
-  TermView(const RelativeTerm& t, int64_t n) {
+  TermView(const RelativeTerm& t, int64_t tokens) : n(tokens) {
     if (!t.wide.defined()) return;
     TORCH_CHECK(t.wide.dim() == 2 && t.wide.size(0) == n && t.wide.is_contiguous() &&
                     t.wide.scalar_type() == torch::kFloat,
@@ -35,7 +35,7 @@ struct TermView {
   }
 
   // Row r's values for o = 0..n-1, into `buffer` when gathered.
-  inline __attribute__((always_inline)) const float* row(int64_t n, int64_t r, float* buffer) const {
+  inline __attribute__((always_inline)) const float* row(int64_t r, float* buffer) const {
     const float* w = wide + r * width;
     if (!columns) return w + (n - 1 - r);
     const int64_t* c = columns + (n - 1 - r);
@@ -57,7 +57,7 @@ inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t 
   for (int64_t j0 = 0; p2c.wide && j0 < n; j0 += kBlock) {
     const int64_t rows = std::min(kBlock, n - j0);
     const float* values[kBlock];
-    for (int64_t b = 0; b < rows; ++b) values[b] = p2c.row(n, j0 + b, gathered.data() + b * n);
+    for (int64_t b = 0; b < rows; ++b) values[b] = p2c.row(j0 + b, gathered.data() + b * n);
     for (int64_t i = 0; i < n; ++i) {
       float* out = p2c_t.data() + i * n + j0;
       for (int64_t b = 0; b < rows; ++b) out[b] = values[b][i];
@@ -65,7 +65,7 @@ inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t 
   }
   for (int64_t i = 0; i < n; ++i) {
     float* row = scores + i * n;
-    const float* c = c2p.wide ? c2p.row(n, i, gathered.data()) : nullptr;
+    const float* c = c2p.wide ? c2p.row(i, gathered.data()) : nullptr;
     const float* p = p2c.wide ? p2c_t.data() + i * n : nullptr;
     if (c && p) {
       for (int64_t j = 0; j < n; ++j) row[j] += c[j] / scale + p[j] / scale;
