@@ -332,6 +332,52 @@ TEST(ModernBertAttention, BandedEqualsDenseSlidingWindow) {
   }
 }
 
+// attention_rows (the fused inference path) against RoPE + the dense masked
+// attention of each row alone, with rows packed and padded, global and local
+// windows (banded blocks on the long row), and bf16 products.
+TEST(ModernBertAttention, RowsEqualRotaryThenMaskedAttentionOfEachRow) {
+  torch::manual_seed(13);
+  torch::NoGradGuard no_grad;
+  const int64_t heads = 3, d = 8, width = heads * d, length = 70;
+  const std::vector<int64_t> lengths{70, 33, 0, 1};
+  ModernBertBatch batch;
+  batch.batch = static_cast<int64_t>(lengths.size());
+  batch.length = length;
+  batch.lengths = lengths;
+  batch.global_rope = rotary_tables(160000.0, d, length, torch::kCPU);
+  batch.local_rope = rotary_tables(10000.0, d, length, torch::kCPU);
+  for (bool packed : {true, false}) {
+    int64_t total = 0;
+    for (int64_t n : lengths) total += packed ? n : length;
+    auto qkv = torch::randn({total, 3 * width});
+    batch.indices = packed ? torch::arange(total) : torch::Tensor();  // only whether it is defined counts
+    for (int64_t window : {-1, 8, 20}) {
+      ASSERT_EQ(band_block(length, 8), 16);  // the 70-token row goes in blocks at window 8
+      for (bool bf16 : {false, true}) {
+        auto out = attention_rows(qkv, batch, {heads, d, window}, bf16);
+        ASSERT_EQ(out.sizes(), (std::vector<int64_t>{total, width}));
+        int64_t start = 0;
+        for (size_t b = 0; b < lengths.size(); ++b) {
+          const int64_t n = lengths[b];
+          if (n > 0) {
+            const auto& rope = window < 0 ? batch.global_rope : batch.local_rope;
+            RotaryTables at{rope.cos.narrow(0, 0, n), rope.sin.narrow(0, 0, n)};
+            auto parts = qkv.narrow(0, start, n).view({1, n, 3, heads, d}).permute({2, 0, 3, 1, 4});
+            auto expected = dense_attention(apply_rotary(parts[0], at), apply_rotary(parts[1], at), parts[2], {},
+                                            window, 0.0)[0].transpose(0, 1).reshape({n, width});
+            // bf16 operands: ~3 significant digits on products of unit-sized values.
+            EXPECT_LE(max_abs_diff(out.narrow(0, start, n), expected), bf16 ? 3e-2 : 1e-5)
+                << "packed " << packed << " window " << window << " bf16 " << bf16 << " row " << b;
+          }
+          const int64_t rows = packed ? n : length;
+          if (rows > n) EXPECT_EQ(out.narrow(0, start + n, rows - n).abs().max().item<double>(), 0.0);
+          start += rows;
+        }
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------- batch invariance
 
 TEST(ModernBertBatch, PaddedRowsMatchAloneOnGoldenCases) {

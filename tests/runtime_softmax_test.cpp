@@ -1,4 +1,4 @@
-// runtime::softmax_rows_ against torch::softmax.
+// runtime::softmax_rows_ and softmax_window_ against torch::softmax.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -42,6 +42,43 @@ TEST(RuntimeSoftmax, NaNStaysNaN) {
   auto x = torch::randn({1, 20});
   x[0][4] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_TRUE(own_softmax(x).isnan().any().item<bool>());
+}
+
+// softmax_window_ against scaling, masking |r + shift - j| > window with the
+// lowest float and torch::softmax; its bf16 copy against torch's conversion.
+TEST(RuntimeSoftmax, WindowEqualsScaledMaskedSoftmax) {
+  torch::manual_seed(9);
+  const float lowest = std::numeric_limits<float>::lowest();
+  struct Case {
+    int64_t rows, columns, window, shift;
+  };
+  for (const Case& c : {Case{5, 37, -1, 0}, Case{16, 48, 8, 8}, Case{16, 40, 8, 0}, Case{7, 193, 64, 0},
+                        Case{3, 20, 0, 2}, Case{4, 10, 2, 30}}) {
+    auto x = torch::randn({c.rows, c.columns}) * 6;
+    const float scale = 0.125f;
+    auto expected = x * scale;
+    for (int64_t r = 0; r < c.rows; ++r)
+      for (int64_t j = 0; j < c.columns; ++j)
+        if (c.window >= 0 && std::abs(r + c.shift - j) > c.window) expected[r][j] = lowest;
+    expected = torch::softmax(expected, -1);
+    auto ours = x.clone();
+    auto copy = torch::empty({c.rows, c.columns}, torch::kBFloat16);
+    gliclass::runtime::softmax_window_(ours.data_ptr<float>(), c.rows, c.columns, {scale, c.window, c.shift},
+                                       reinterpret_cast<uint16_t*>(copy.data_ptr<at::BFloat16>()));
+    for (int64_t r = 0; r < c.rows; ++r) {
+      const int64_t query = r + c.shift;
+      if (c.window >= 0 && (query + c.window < 0 || query - c.window >= c.columns)) {
+        // No column within reach: all 0 (masking would have given a uniform row).
+        EXPECT_TRUE(torch::equal(ours[r], torch::zeros({c.columns}))) << c.columns << " row " << r;
+        continue;
+      }
+      EXPECT_TRUE(torch::allclose(ours[r], expected[r], 1e-6, 1e-7))
+          << c.columns << " row " << r << ": " << (ours[r] - expected[r]).abs().max();
+      for (int64_t j = 0; j < c.columns; ++j)
+        if (c.window >= 0 && std::abs(query - j) > c.window) EXPECT_EQ(ours[r][j].item<float>(), 0.f);
+    }
+    EXPECT_TRUE(torch::equal(copy, ours.to(torch::kBFloat16))) << c.columns;
+  }
 }
 
 }  // namespace

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <type_traits>
 #include <utility>
 
 #include "encoders/common.h"
 #include "gliclass/error.h"
+#include "runtime/geglu.h"
 #include "runtime/onednn_matmul.h"
 #include "runtime/softmax.h"
 
@@ -226,7 +226,7 @@ torch::Tensor dense_attention(const torch::Tensor& q, const torch::Tensor& k, co
 torch::Tensor banded_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& key_valid, int64_t window, double dropout) {
   const int64_t batch = q.size(0), length = q.size(2), dim = q.size(3);
-  const int64_t block = std::max<int64_t>(window, 16);
+  const int64_t block = std::max<int64_t>(window, 16);  // band_block's, wherever the form pays
   const int64_t blocks = (length + block - 1) / block, span = block + 2 * window;
   const int64_t tail = blocks * block - length;
   namespace F = torch::nn::functional;
@@ -250,34 +250,15 @@ torch::Tensor banded_attention(const torch::Tensor& q, const torch::Tensor& k, c
   return out.reshape({batch, q.size(1), blocks * block, dim}).narrow(2, 0, length);
 }
 
-// Past ~2 key windows per query the banded form is cheaper than [L,L].
-bool banded(int64_t length, int64_t window) {
-  return window >= 0 && length >= 2 * (std::max<int64_t>(window, 16) + 2 * window);
+int64_t band_block(int64_t length, int64_t window) {
+  const int64_t block = std::max<int64_t>(window, 16);
+  return window >= 0 && length >= 2 * (block + 2 * window) ? block : 0;
 }
 
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& key_valid, int64_t window, double dropout) {
-  return banded(q.size(2), window) ? banded_attention(q, k, v, key_valid, window, dropout)
-                                   : dense_attention(q, k, v, key_valid, window, dropout);
-}
-
-// ModernBertBatch::lengths: each (row, head) alone (common.h); the dense form
-// on 2-D [n,d] slices, with one window mask per length.
-torch::Tensor attention_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                const std::vector<int64_t>& lengths, int64_t window) {
-  std::map<int64_t, torch::Tensor> masks;  // filled here, only read in the parallel loop
-  for (int64_t n : lengths)
-    if (n > 0 && !banded(n, window) && !masks.count(n)) masks[n] = outside_window(n, window, q.device());
-  auto out = torch::zeros_like(q, at::MemoryFormat::Contiguous);  // padding rows stay 0
-  for_each_row_and_head(q.size(0), q.size(1), [&](int64_t b, int64_t h) {
-    const int64_t n = lengths[static_cast<size_t>(b)];
-    if (n == 0) return;
-    auto rows = [&](const torch::Tensor& t) { return t.select(0, b).select(0, h).narrow(0, 0, n); };
-    auto one = [&](const torch::Tensor& t) { return rows(t).unsqueeze(0).unsqueeze(0); };  // [1,1,n,d]
-    rows(out).copy_(banded(n, window) ? banded_attention(one(q), one(k), one(v), {}, window, 0.0)[0][0]
-                                      : masked_attention(rows(q), rows(k), rows(v), masks.at(n), 0.0));
-  });
-  return out;
+  return band_block(q.size(2), window) > 0 ? banded_attention(q, k, v, key_valid, window, dropout)
+                                           : dense_attention(q, k, v, key_valid, window, dropout);
 }
 
 // ------------------------------------------------------------- modules
@@ -296,7 +277,9 @@ torch::Tensor ModernBertEmbeddingsImpl::forward(const torch::Tensor& input_ids, 
 }
 
 ModernBertMLPImpl::ModernBertMLPImpl(const ModernBertConfig& config)
-    : act_(activation_by_name(config.hidden_activation, kModernBertConfig.name)), dropout_(config.mlp_dropout) {
+    : act_(activation_by_name(config.hidden_activation, kModernBertConfig.name)),
+      erf_gelu_(config.hidden_activation == "gelu"),
+      dropout_(config.mlp_dropout) {
   Wi = register_module("Wi", runtime::Linear(torch::nn::LinearOptions(config.hidden_size, 2 * config.intermediate_size)
                                                    .bias(config.mlp_bias)));
   Wo = register_module("Wo", runtime::Linear(torch::nn::LinearOptions(config.intermediate_size, config.hidden_size)
@@ -304,15 +287,22 @@ ModernBertMLPImpl::ModernBertMLPImpl(const ModernBertConfig& config)
 }
 
 torch::Tensor ModernBertMLPImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  auto parts = Wi(x).chunk(2, -1);
-  const auto gated = train_dropout(act_(parts[0]) * parts[1], dropout_, is_training());
+  auto h = Wi(x);
+  torch::Tensor gated;
+  if (erf_gelu_ && !is_training() && !torch::GradMode::is_enabled() && h.scalar_type() == torch::kFloat && h.device().is_cpu()) {
+    auto sizes = h.sizes().vec();
+    sizes.back() /= 2;
+    gated = runtime::geglu(h.reshape({-1, h.size(-1)})).view(sizes);  // no dropout: not training
+  } else {
+    auto parts = h.chunk(2, -1);
+    gated = train_dropout(act_(parts[0]) * parts[1], dropout_, is_training());
+  }
   return linear_plus_residual(*Wo, gated, residual, /*dropout=*/0.0, is_training());  // HF: no dropout after Wo
 }
 
 ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertConfig& config, int64_t layer_id)
-    : heads_(config.num_attention_heads),
-      head_dim_(config.head_dim()),
-      window_(config.is_local_layer(layer_id) ? config.local_attention / 2 : -1),
+    : shape_{config.num_attention_heads, config.head_dim(),
+             config.is_local_layer(layer_id) ? config.local_attention / 2 : -1},
       dropout_(config.attention_dropout) {
   const auto d = config.hidden_size;
   Wqkv = register_module("Wqkv", runtime::Linear(torch::nn::LinearOptions(d, 3 * d).bias(config.attention_bias)));
@@ -321,17 +311,23 @@ ModernBertAttentionImpl::ModernBertAttentionImpl(const ModernBertConfig& config,
 
 torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const ModernBertBatch& batch,
                                                const torch::Tensor& residual) {
-  const int64_t b = batch.batch, length = batch.length, width = heads_ * head_dim_;
+  const int64_t b = batch.batch, length = batch.length, width = shape_.heads * shape_.head_dim;
   auto qkv = Wqkv(x);
+  if (!batch.lengths.empty() && qkv.scalar_type() == torch::kFloat) {
+    // With bf16 or int8 linear layers the products run in bf16 too.
+    const bool bf16 = Wqkv->dtype() != DType::kFloat32 && runtime::OneDnnMatmul::optimised(DType::kBFloat16);
+    auto sizes = x.sizes().vec();
+    sizes.back() = width;
+    auto out = attention_rows(qkv, batch, shape_, bf16).view(sizes);
+    return linear_plus_residual(*Wo, out, residual, dropout_, is_training());
+  }
   if (batch.indices.defined())
     qkv = torch::zeros({b * length, 3 * width}, qkv.options()).index_copy(0, batch.indices, qkv);
   // HF's layout: [B, L, 3, H, d] -> q, k, v as [B, H, L, d].
-  auto parts = qkv.view({b, length, 3, heads_, head_dim_}).permute({2, 0, 3, 1, 4});
-  const auto& rope = window_ < 0 ? batch.global_rope : batch.local_rope;
+  auto parts = qkv.view({b, length, 3, shape_.heads, shape_.head_dim}).permute({2, 0, 3, 1, 4});
+  const auto& rope = shape_.window < 0 ? batch.global_rope : batch.local_rope;
   auto q = apply_rotary(parts[0], rope), k = apply_rotary(parts[1], rope);
-  auto out = batch.lengths.empty()
-                 ? attention(q, k, parts[2], batch.key_valid, window_, is_training() ? dropout_ : 0.0)
-                 : attention_per_row(q, k, parts[2].contiguous(), batch.lengths, window_);  // dense rows, as q and k
+  auto out = attention(q, k, parts[2], batch.key_valid, shape_.window, is_training() ? dropout_ : 0.0);
   out = out.transpose(1, 2).reshape({b, length, width});
   if (batch.indices.defined()) out = out.view({b * length, width}).index_select(0, batch.indices);
   return linear_plus_residual(*Wo, out, residual, dropout_, is_training());

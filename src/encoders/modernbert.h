@@ -118,6 +118,7 @@ class ModernBertMLPImpl : public torch::nn::Module {
 
  private:
   Activation act_;
+  bool erf_gelu_;  // act_ is the erf GELU: runtime::geglu at inference
   double dropout_;
 };
 TORCH_MODULE(ModernBertMLP);
@@ -127,12 +128,31 @@ struct ModernBertBatch {
   int64_t batch = 0, length = 0;
   torch::Tensor indices;    // [T] flat indices of the rows' real tokens; undefined: all positions
   torch::Tensor key_valid;  // [B,L] bool; undefined: no padding
-  // Inference: each row's real length. Attention then runs per (row, head) at
-  // the row's own length, so a row's result is bit for bit the one it gets
-  // alone (a GEMM's rounding depends on its shape). Empty: batched, masked.
+  // Inference: each row's real length. With float32 activations attention
+  // then runs per (row, head) at the row's own length (attention_rows), so a
+  // row's result is bit for bit the one it gets alone (a GEMM's rounding
+  // depends on its shape). Empty, or other dtypes: batched, masked.
   std::vector<int64_t> lengths;
   RotaryTables global_rope, local_rope;
 };
+
+// One attention layer's heads: window < 0 is global attention, else a query
+// at i sees the keys j with |i - j| <= window.
+struct AttentionShape {
+  int64_t heads = 0, head_dim = 0, window = -1;
+};
+
+// Queries per block of the banded form for a row of `length` tokens, or 0
+// where the dense form is cheaper (under about two key windows per query).
+int64_t band_block(int64_t length, int64_t window);
+
+// Inference attention per (row, head) of batch.lengths (modernbert_rows.cpp):
+// qkv float32 [rows, 3 H d] (the fused projection, rows as batch.indices
+// lays them out) -> the heads' outputs [rows, H d], RoPE applied; padding
+// positions 0. bf16: the two products in bfloat16 (float32 sums, scores and
+// softmax).
+torch::Tensor attention_rows(const torch::Tensor& qkv, const ModernBertBatch& batch, const AttentionShape& shape,
+                             bool bf16);
 
 class ModernBertAttentionImpl : public torch::nn::Module {
  public:
@@ -144,7 +164,7 @@ class ModernBertAttentionImpl : public torch::nn::Module {
   runtime::Linear Wqkv{nullptr}, Wo{nullptr};
 
  private:
-  int64_t heads_, head_dim_, window_;  // window_ < 0: global attention
+  AttentionShape shape_;
   double dropout_;
 };
 TORCH_MODULE(ModernBertAttention);

@@ -45,4 +45,13 @@ inline __attribute__((always_inline)) float gelu_erf(float v) {
   return 0.5f * v * (z >= 0.f ? 2.f - q : q);
 }
 
+// v as bfloat16 bits, rounded to nearest even; NaN gives the quiet NaN 0x7fc0
+// (torch's float -> bfloat16 conversion, c10::BFloat16).
+inline __attribute__((always_inline)) uint16_t bf16_bits(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+  return v != v ? uint16_t{0x7fc0} : static_cast<uint16_t>(rounded);
+}
+
 }  // namespace gliclass::runtime

@@ -1,0 +1,144 @@
+// ModernBERT's inference attention per (row, head) (ModernBertBatch::lengths),
+// from the fused projection straight to the heads' outputs. For each row b
+// of n tokens and head h:
+//   q, k = RoPE(q), RoPE(k) at positions 0..n-1  (x cos + rotate_half(x) sin)
+//   P = softmax(q k^T / sqrt(d)) over the keys j with |i - j| <= window
+//   out = P v
+// q, k and v are copied once into dense [n, d] operands (bfloat16 when the
+// products run in bf16); local layers on long rows go in blocks of queries
+// against the keys they reach, as banded_attention does.
+//
+// This file is compiled with -ffp-contract=off (CMakeLists.txt): the rotation
+// rounds x cos and rotate_half(x) sin before adding them, as HF's does.
+#include <cmath>
+#include <cstring>
+
+#include "encoders/common.h"
+#include "encoders/modernbert.h"
+#include "runtime/cpu_dispatch.h"
+#include "runtime/onednn_matmul.h"
+#include "runtime/softmax.h"
+#include "runtime/vector_math.h"
+
+namespace gliclass::encoders {
+namespace {
+
+inline __attribute__((always_inline)) float to_out(float v, float*) { return v; }
+inline __attribute__((always_inline)) uint16_t to_out(float v, uint16_t*) { return runtime::bf16_bits(v); }
+
+// out[t, :] = x[t, :] cos[t, :] + rotate_half(x[t, :]) sin[t, :] for t < n;
+// x's rows are `stride` floats apart, the tables' and out's d apart.
+template <class Out>
+inline __attribute__((always_inline)) void rotate_rows(const float* x, int64_t stride, const float* cos,
+                                                       const float* sin, int64_t n, int64_t d, Out* out) {
+  const int64_t half = d / 2;
+  for (int64_t t = 0; t < n; ++t) {
+    const float *xr = x + t * stride, *c = cos + t * d, *s = sin + t * d;
+    Out* o = out + t * d;
+    for (int64_t j = 0; j < half; ++j) o[j] = to_out(xr[j] * c[j] - xr[half + j] * s[j], o);
+    for (int64_t j = half; j < d; ++j) o[j] = to_out(xr[j] * c[j] + xr[j - half] * s[j], o);
+  }
+}
+
+// out[t, :] = bf16(x[t, :]) for t < n.
+inline __attribute__((always_inline)) void bf16_rows(const float* x, int64_t stride, int64_t n, int64_t d,
+                                                     uint16_t* out) {
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t j = 0; j < d; ++j) out[t * d + j] = runtime::bf16_bits(x[t * stride + j]);
+}
+
+struct RowKernels {
+  void (*rotate)(const float*, int64_t, const float*, const float*, int64_t, int64_t, float*);
+  void (*rotate_bf16)(const float*, int64_t, const float*, const float*, int64_t, int64_t, uint16_t*);
+  void (*to_bf16)(const float*, int64_t, int64_t, int64_t, uint16_t*);
+};
+
+#define GLICLASS_ROW_KERNELS(suffix, target_attr)                                                               \
+  target_attr void rotate_##suffix(const float* x, int64_t stride, const float* c, const float* s, int64_t n,   \
+                                   int64_t d, float* out) {                                                     \
+    rotate_rows(x, stride, c, s, n, d, out);                                                                    \
+  }                                                                                                             \
+  target_attr void rotate_bf16_##suffix(const float* x, int64_t stride, const float* c, const float* s,         \
+                                        int64_t n, int64_t d, uint16_t* out) {                                  \
+    rotate_rows(x, stride, c, s, n, d, out);                                                                    \
+  }                                                                                                             \
+  target_attr void to_bf16_##suffix(const float* x, int64_t stride, int64_t n, int64_t d, uint16_t* out) {      \
+    bf16_rows(x, stride, n, d, out);                                                                            \
+  }
+GLICLASS_ROW_KERNELS(avx512, __attribute__((target("avx512f"))))
+GLICLASS_ROW_KERNELS(avx2, __attribute__((target("avx2"))))
+GLICLASS_ROW_KERNELS(plain, )
+#undef GLICLASS_ROW_KERNELS
+
+const RowKernels& row_kernels() {
+  static const RowKernels kernels = runtime::pick_for_cpu<RowKernels>(
+      {rotate_avx512, rotate_bf16_avx512, to_bf16_avx512}, {rotate_avx2, rotate_bf16_avx2, to_bf16_avx2},
+      {rotate_plain, rotate_bf16_plain, to_bf16_plain});
+  return kernels;
+}
+
+}  // namespace
+
+torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch& batch, const AttentionShape& shape,
+                             bool bf16) {
+  const int64_t d = shape.head_dim, width = shape.heads * d, window = shape.window;
+  const auto qkv = qkv_in.reshape({-1, 3 * width}).contiguous();
+  TORCH_CHECK(qkv.scalar_type() == torch::kFloat, "attention_rows: expected float32 projections");
+  const auto& rope = window < 0 ? batch.global_rope : batch.local_rope;
+  const auto cos = rope.cos.contiguous(), sin = rope.sin.contiguous();
+
+  // Row b's first token: packed rows follow each other; padded ones start at b * L.
+  const bool packed = batch.indices.defined();
+  std::vector<int64_t> starts;
+  int64_t next = 0;
+  bool full = true;
+  for (int64_t n : batch.lengths) {
+    starts.push_back(packed ? next : static_cast<int64_t>(starts.size()) * batch.length);
+    next += n;
+    full = full && n == batch.length;
+  }
+  // Padding positions (only without packing) stay 0.
+  auto out = packed || full ? torch::empty({qkv.size(0), width}, qkv.options())
+                            : torch::zeros({qkv.size(0), width}, qkv.options());
+  const auto operand_type = bf16 ? torch::kBFloat16 : torch::kFloat;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const RowKernels& kernels = row_kernels();
+
+  for_each_row_and_head(batch.batch, shape.heads, [&](int64_t b, int64_t h) {
+    const int64_t n = batch.lengths[static_cast<size_t>(b)], start = starts[static_cast<size_t>(b)];
+    if (n == 0) return;
+    const float* row = qkv.data_ptr<float>() + start * 3 * width + h * d;
+    const float *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
+    auto dense = torch::empty({3, n, d}, qkv.options().dtype(operand_type));  // q, k, v
+    if (bf16) {
+      auto* to = reinterpret_cast<uint16_t*>(dense.data_ptr<at::BFloat16>());
+      kernels.rotate_bf16(row, 3 * width, c, s, n, d, to);
+      kernels.rotate_bf16(row + width, 3 * width, c, s, n, d, to + n * d);
+      kernels.to_bf16(row + 2 * width, 3 * width, n, d, to + 2 * n * d);
+    } else {
+      float* to = dense.data_ptr<float>();
+      kernels.rotate(row, 3 * width, c, s, n, d, to);
+      kernels.rotate(row + width, 3 * width, c, s, n, d, to + n * d);
+      for (int64_t t = 0; t < n; ++t) std::memcpy(to + (2 * n + t) * d, row + 2 * width + t * 3 * width, d * sizeof(float));
+    }
+    const auto q = dense[0], k = dense[1], v = dense[2];
+    const int64_t block = window < 0 || band_block(n, window) == 0 ? n : band_block(n, window);
+    for (int64_t first = 0; first < n; first += block) {
+      const int64_t rows = std::min(block, n - first);
+      const int64_t key0 = window < 0 ? 0 : std::max<int64_t>(0, first - window);
+      const int64_t keys = (window < 0 ? n : std::min(n, first + rows + window)) - key0;
+      auto scores = runtime::matmul(q.narrow(0, first, rows), k.narrow(0, key0, keys).t());
+      torch::Tensor probs = scores;
+      if (bf16) probs = torch::empty({rows, keys}, scores.options().dtype(torch::kBFloat16));
+      runtime::softmax_window_(scores.data_ptr<float>(), rows, keys, {scale, window, first - key0},
+                               bf16 ? reinterpret_cast<uint16_t*>(probs.data_ptr<at::BFloat16>()) : nullptr);
+      const auto heads_out = runtime::matmul(probs, v.narrow(0, key0, keys));  // [rows, d] float32
+      const float* from = heads_out.data_ptr<float>();
+      float* to = out.data_ptr<float>() + (start + first) * width + h * d;
+      for (int64_t t = 0; t < rows; ++t) std::memcpy(to + t * width, from + t * d, d * sizeof(float));
+    }
+  });
+  return out;
+}
+
+}  // namespace gliclass::encoders
