@@ -12,6 +12,7 @@
 // rounds x cos and rotate_half(x) sin before adding them, as HF's does.
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "encoders/common.h"
 #include "encoders/modernbert.h"
@@ -100,7 +101,6 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
   // Padding positions (only without packing) stay 0.
   auto out = packed || full ? torch::empty({qkv.size(0), width}, qkv.options())
                             : torch::zeros({qkv.size(0), width}, qkv.options());
-  const auto operand_type = bf16 ? torch::kBFloat16 : torch::kFloat;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const RowKernels& kernels = row_kernels();
 
@@ -109,33 +109,44 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
     if (n == 0) return;
     const float* row = qkv.data_ptr<float>() + start * 3 * width + h * d;
     const float *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
-    auto dense = torch::empty({3, n, d}, qkv.options().dtype(operand_type));  // q, k, v
+    // q, k, v as dense [n, d] operands, one after the other.
+    std::unique_ptr<float[]> f32_operands;
+    std::unique_ptr<uint16_t[]> bf16_operands;
+    const void* operands[3];
     if (bf16) {
-      auto* to = reinterpret_cast<uint16_t*>(dense.data_ptr<at::BFloat16>());
+      bf16_operands.reset(new uint16_t[static_cast<size_t>(3 * n * d)]);
+      uint16_t* to = bf16_operands.get();
       kernels.rotate_bf16(row, 3 * width, c, s, n, d, to);
       kernels.rotate_bf16(row + width, 3 * width, c, s, n, d, to + n * d);
       kernels.to_bf16(row + 2 * width, 3 * width, n, d, to + 2 * n * d);
+      for (int i = 0; i < 3; ++i) operands[i] = to + i * n * d;
     } else {
-      float* to = dense.data_ptr<float>();
+      f32_operands.reset(new float[static_cast<size_t>(3 * n * d)]);
+      float* to = f32_operands.get();
       kernels.rotate(row, 3 * width, c, s, n, d, to);
       kernels.rotate(row + width, 3 * width, c, s, n, d, to + n * d);
       for (int64_t t = 0; t < n; ++t) std::memcpy(to + (2 * n + t) * d, row + 2 * width + t * 3 * width, d * sizeof(float));
+      for (int i = 0; i < 3; ++i) operands[i] = to + i * n * d;
     }
-    const auto q = dense[0], k = dense[1], v = dense[2];
+    const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
+    auto at_row = [&](int i, int64_t r) { return static_cast<const char*>(operands[i]) + r * d * element; };
+
     const int64_t block = window < 0 || band_block(n, window) == 0 ? n : band_block(n, window);
+    const int64_t most_keys = window < 0 ? n : std::min(n, block + 2 * window);
+    std::unique_ptr<float[]> scores(new float[static_cast<size_t>(block * most_keys)]);
+    std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(block * d)]);
+    std::unique_ptr<uint16_t[]> probs(bf16 ? new uint16_t[static_cast<size_t>(block * most_keys)] : nullptr);
     for (int64_t first = 0; first < n; first += block) {
       const int64_t rows = std::min(block, n - first);
       const int64_t key0 = window < 0 ? 0 : std::max<int64_t>(0, first - window);
       const int64_t keys = (window < 0 ? n : std::min(n, first + rows + window)) - key0;
-      auto scores = runtime::matmul(q.narrow(0, first, rows), k.narrow(0, key0, keys).t());
-      torch::Tensor probs = scores;
-      if (bf16) probs = torch::empty({rows, keys}, scores.options().dtype(torch::kBFloat16));
-      runtime::softmax_window_(scores.data_ptr<float>(), rows, keys, {scale, window, first - key0},
-                               bf16 ? reinterpret_cast<uint16_t*>(probs.data_ptr<at::BFloat16>()) : nullptr);
-      const auto heads_out = runtime::matmul(probs, v.narrow(0, key0, keys));  // [rows, d] float32
-      const float* from = heads_out.data_ptr<float>();
+      // scores = q[first..] k[key0..]^T (k read column-major: its transpose)
+      runtime::matmul_into({at_row(0, first), rows, d}, {at_row(1, key0), d, keys, true}, bf16, scores.get());
+      runtime::softmax_window_(scores.get(), rows, keys, {scale, window, first - key0}, probs.get());
+      const void* p = bf16 ? static_cast<const void*>(probs.get()) : scores.get();
+      runtime::matmul_into({p, rows, keys}, {at_row(2, key0), keys, d}, bf16, heads_out.get());
       float* to = out.data_ptr<float>() + (start + first) * width + h * d;
-      for (int64_t t = 0; t < rows; ++t) std::memcpy(to + t * width, from + t * d, d * sizeof(float));
+      for (int64_t t = 0; t < rows; ++t) std::memcpy(to + t * width, heads_out.get() + t * d, d * sizeof(float));
     }
   });
   return out;

@@ -193,36 +193,57 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x, const Epilogue& epil
 
 namespace {
 
-// matmul's primitive for one shape and layout, built once per thread: building
-// it (kernel selection) took about as long as running a head's small product.
+// matmul_into's primitive for one shape and layout, built once per thread:
+// building it (kernel selection) took about as long as running a head's
+// small product.
 struct Product {
-  memory::desc a, b, out, scratchpad;
+  memory::desc a, b, out;
   int64_t scratchpad_bytes = 0;
   dnnl::matmul matmul;
 };
 
-const Product& cached_product(const torch::Tensor& a, const torch::Tensor& b) {
-  // (type, M, K, N, a row-major, b row-major); operands are dense either way.
-  using Key = std::tuple<int, int64_t, int64_t, int64_t, bool, bool>;
+memory::desc operand_desc(const MatrixOperand& m, Type type) {
+  return m.column_major ? memory::desc({m.rows, m.columns}, type, Layout::ba)
+                        : memory::desc({m.rows, m.columns}, type, Layout::ab);
+}
+
+const Product& cached_product(const MatrixOperand& a, const MatrixOperand& b, bool bf16) {
+  // (bf16, M, K, N, a column-major, b column-major)
+  using Key = std::tuple<bool, int64_t, int64_t, int64_t, bool, bool>;
   thread_local std::map<Key, Product> cache;
-  const Key key{static_cast<int>(a.scalar_type()), a.size(0), a.size(1), b.size(1), a.stride(1) == 1, b.stride(1) == 1};
+  const Key key{bf16, a.rows, a.columns, b.columns, a.column_major, b.column_major};
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 256) cache.clear();  // lengths seen long ago
-  auto desc = [](const torch::Tensor& t) {
-    return memory::desc(t.sizes().vec(), t.scalar_type() == torch::kFloat ? Type::f32 : Type::bf16, t.strides().vec());
-  };
+  const Type type = bf16 ? Type::bf16 : Type::f32;
   Product p;
-  p.a = desc(a), p.b = desc(b), p.out = memory::desc({a.size(0), b.size(1)}, Type::f32, Layout::ab);
+  p.a = operand_desc(a, type), p.b = operand_desc(b, type);
+  p.out = memory::desc({a.rows, b.columns}, Type::f32, Layout::ab);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.a, p.b, p.out), attr, cpu());
-  p.scratchpad = pd.scratchpad_desc();
-  p.scratchpad_bytes = static_cast<int64_t>(p.scratchpad.get_size());
+  p.scratchpad_bytes = static_cast<int64_t>(pd.scratchpad_desc().get_size());
   p.matmul = dnnl::matmul(pd);
   return cache.emplace(key, std::move(p)).first->second;
 }
 
 }  // namespace
+
+void matmul_into(const MatrixOperand& a, const MatrixOperand& b, bool bf16, float* out) {
+  TORCH_CHECK(a.columns == b.rows && a.rows > 0 && a.columns > 0 && b.columns > 0, "matmul_into: shapes [", a.rows,
+              ",", a.columns, "] x [", b.rows, ",", b.columns, "]");
+  at::internal::lazy_init_num_threads();
+  const Product& product = cached_product(a, b, bf16);
+  thread_local std::vector<uint8_t> scratch;
+  if (static_cast<int64_t>(scratch.size()) < product.scratchpad_bytes)
+    scratch.resize(static_cast<size_t>(product.scratchpad_bytes));
+  thread_local dnnl::stream stream(cpu());
+  const memory::desc scratch_desc({product.scratchpad_bytes}, Type::u8, Layout::a);
+  product.matmul.execute(stream, {{DNNL_ARG_SRC, memory(product.a, cpu(), const_cast<void*>(a.data))},
+                                  {DNNL_ARG_WEIGHTS, memory(product.b, cpu(), const_cast<void*>(b.data))},
+                                  {DNNL_ARG_DST, memory(product.out, cpu(), out)},
+                                  {DNNL_ARG_SCRATCHPAD, memory(scratch_desc, cpu(), scratch.data())}});
+  stream.wait();
+}
 
 torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
   const auto type = a_view.scalar_type();
@@ -238,17 +259,12 @@ torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
     const bool rows = t.stride(1) == 1 && t.stride(0) == t.size(1), columns = t.stride(0) == 1 && t.stride(1) == t.size(0);
     return rows || columns ? t : t.contiguous();
   };
+  auto operand = [](const torch::Tensor& t) {
+    return MatrixOperand{t.data_ptr(), t.size(0), t.size(1), !(t.stride(1) == 1 && t.stride(0) == t.size(1))};
+  };
   const auto a = dense(a_view), b = dense(b_view);
-  at::internal::lazy_init_num_threads();
   auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(torch::kFloat));
-  const Product& product = cached_product(a, b);
-  auto scratch = torch::empty({product.scratchpad_bytes}, torch::kByte);
-  thread_local dnnl::stream stream(cpu());
-  product.matmul.execute(stream, {{DNNL_ARG_SRC, wrap(product.a, a)},
-                                  {DNNL_ARG_WEIGHTS, wrap(product.b, b)},
-                                  {DNNL_ARG_DST, wrap(product.out, out)},
-                                  {DNNL_ARG_SCRATCHPAD, wrap(product.scratchpad, scratch)}});
-  stream.wait();
+  matmul_into(operand(a), operand(b), type == torch::kBFloat16, out.data_ptr<float>());
   return out;
 }
 

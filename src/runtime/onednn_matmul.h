@@ -63,4 +63,18 @@ class OneDnnMatmul {
 // thread alone. Other inputs go to torch::matmul.
 torch::Tensor matmul(const torch::Tensor& a, const torch::Tensor& b);
 
+// A dense matrix operand: rows x columns elements at data, row-major, or
+// column-major (the transpose of a row-major [columns, rows]).
+struct MatrixOperand {
+  const void* data;
+  int64_t rows, columns;
+  bool column_major = false;
+};
+
+// out [M,N] (float32, row-major) = a [M,K] b [K,N], a and b float32, or
+// bfloat16 when `bf16`: matmul's kernel on raw memory, for loops that would
+// otherwise wrap every small buffer in a tensor. On the calling thread when
+// inside a parallel region.
+void matmul_into(const MatrixOperand& a, const MatrixOperand& b, bool bf16, float* out);
+
 }  // namespace gliclass::runtime

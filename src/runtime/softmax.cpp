@@ -6,16 +6,24 @@
 namespace gliclass::runtime {
 namespace {
 
-inline __attribute__((always_inline)) void softmax_row(float* x, int64_t n) {
+// x[:n] = softmax(scale * x[:n]); the result goes to bf16_out (as bfloat16
+// bits) instead when that is given, x then holding the exponentials.
+inline __attribute__((always_inline)) void softmax_row(float* x, int64_t n, float scale, uint16_t* bf16_out) {
   constexpr int64_t kLanes = 16;  // reductions in lanes: a form the compiler vectorises
   float lanes[kLanes];
+  float max = x[0] * scale;
+  for (float& lane : lanes) lane = max;
   int64_t i = 0;
-  for (int64_t j = 0; j < kLanes; ++j) lanes[j] = x[0];
   for (; i + kLanes <= n; i += kLanes)
-    for (int64_t j = 0; j < kLanes; ++j) lanes[j] = x[i + j] > lanes[j] ? x[i + j] : lanes[j];
-  float max = x[0];
+    for (int64_t j = 0; j < kLanes; ++j) {
+      x[i + j] *= scale;
+      lanes[j] = x[i + j] > lanes[j] ? x[i + j] : lanes[j];
+    }
+  for (; i < n; ++i) {
+    x[i] *= scale;
+    max = x[i] > max ? x[i] : max;
+  }
   for (float lane : lanes) max = lane > max ? lane : max;
-  for (; i < n; ++i) max = x[i] > max ? x[i] : max;
 
   for (auto& lane : lanes) lane = 0.f;
   for (i = 0; i + kLanes <= n; i += kLanes)
@@ -30,36 +38,42 @@ inline __attribute__((always_inline)) void softmax_row(float* x, int64_t n) {
   }
   for (float lane : lanes) sum += lane;
   const float inverse = 1.f / sum;
-  for (i = 0; i < n; ++i) x[i] *= inverse;
+  if (bf16_out) {
+    for (i = 0; i < n; ++i) bf16_out[i] = bf16_bits(x[i] * inverse);
+  } else {
+    for (i = 0; i < n; ++i) x[i] *= inverse;
+  }
 }
 
-// One row of softmax_window_: columns [lo, hi) scaled and normalised, the
-// rest 0, then the optional bf16 copy.
+// One row of softmax_window_: columns [lo, hi) of n.
 inline __attribute__((always_inline)) void window_row(float* x, int64_t n, int64_t lo, int64_t hi, float scale,
-                                                      uint16_t* copy) {
-  for (int64_t j = lo; j < hi; ++j) x[j] *= scale;
-  if (lo < hi) softmax_row(x + lo, hi - lo);
-  for (int64_t j = 0; j < lo; ++j) x[j] = 0.f;
-  for (int64_t j = hi; j < n; ++j) x[j] = 0.f;
-  if (copy)
-    for (int64_t j = 0; j < n; ++j) copy[j] = bf16_bits(x[j]);
+                                                      uint16_t* bf16_out) {
+  if (bf16_out) {
+    if (lo < hi) softmax_row(x + lo, hi - lo, scale, bf16_out + lo);
+    for (int64_t j = 0; j < lo; ++j) bf16_out[j] = 0;
+    for (int64_t j = hi; j < n; ++j) bf16_out[j] = 0;
+  } else {
+    if (lo < hi) softmax_row(x + lo, hi - lo, scale, nullptr);
+    for (int64_t j = 0; j < lo; ++j) x[j] = 0.f;
+    for (int64_t j = hi; j < n; ++j) x[j] = 0.f;
+  }
 }
 
 using RowKernel = void (*)(float*, int64_t);
 using WindowKernel = void (*)(float*, int64_t, int64_t, int64_t, float, uint16_t*);
-__attribute__((target("avx512f"))) void softmax_avx512(float* x, int64_t n) { softmax_row(x, n); }
-__attribute__((target("avx2,fma"))) void softmax_avx2(float* x, int64_t n) { softmax_row(x, n); }
-void softmax_plain(float* x, int64_t n) { softmax_row(x, n); }
+__attribute__((target("avx512f"))) void softmax_avx512(float* x, int64_t n) { softmax_row(x, n, 1.f, nullptr); }
+__attribute__((target("avx2,fma"))) void softmax_avx2(float* x, int64_t n) { softmax_row(x, n, 1.f, nullptr); }
+void softmax_plain(float* x, int64_t n) { softmax_row(x, n, 1.f, nullptr); }
 __attribute__((target("avx512f"))) void window_avx512(float* x, int64_t n, int64_t lo, int64_t hi, float scale,
-                                                      uint16_t* copy) {
-  window_row(x, n, lo, hi, scale, copy);
+                                                      uint16_t* bf16_out) {
+  window_row(x, n, lo, hi, scale, bf16_out);
 }
 __attribute__((target("avx2,fma"))) void window_avx2(float* x, int64_t n, int64_t lo, int64_t hi, float scale,
-                                                     uint16_t* copy) {
-  window_row(x, n, lo, hi, scale, copy);
+                                                     uint16_t* bf16_out) {
+  window_row(x, n, lo, hi, scale, bf16_out);
 }
-void window_plain(float* x, int64_t n, int64_t lo, int64_t hi, float scale, uint16_t* copy) {
-  window_row(x, n, lo, hi, scale, copy);
+void window_plain(float* x, int64_t n, int64_t lo, int64_t hi, float scale, uint16_t* bf16_out) {
+  window_row(x, n, lo, hi, scale, bf16_out);
 }
 
 }  // namespace
@@ -74,13 +88,13 @@ void softmax_rows_(float* x, int64_t rows, int64_t columns) {
 
 namespace gliclass::runtime {
 
-void softmax_window_(float* x, int64_t rows, int64_t columns, const ScoreWindow& w, uint16_t* bf16_copy) {
+void softmax_window_(float* x, int64_t rows, int64_t columns, const ScoreWindow& w, uint16_t* bf16_out) {
   static const WindowKernel kernel = pick_for_cpu<WindowKernel>(window_avx512, window_avx2, window_plain);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t query = r + w.shift;
     const int64_t lo = w.window < 0 ? 0 : std::clamp<int64_t>(query - w.window, 0, columns);
     const int64_t hi = w.window < 0 ? columns : std::clamp<int64_t>(query + w.window + 1, 0, columns);
-    kernel(x + r * columns, columns, lo, hi, w.scale, bf16_copy ? bf16_copy + r * columns : nullptr);
+    kernel(x + r * columns, columns, lo, hi, w.scale, bf16_out ? bf16_out + r * columns : nullptr);
   }
 }
 

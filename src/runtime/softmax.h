@@ -19,14 +19,15 @@ void softmax_rows_(float* x, int64_t rows, int64_t columns);
 //   |r + shift - j| <= window (every column when window < 0), 0 elsewhere:
 // the same numbers as scaling, masking the rest with a huge negative value
 // and a full softmax (a row without such a column is all 0). When
-// `bf16_copy` is given, it also receives the result as bfloat16 bits
-// (rounded to nearest even, as torch's conversion). Runs on the calling
-// thread (attention's per-head loop is the parallel one).
+// `bf16_out` is given the result goes there instead, as bfloat16 bits
+// (rounded to nearest even, as torch's conversion), and x is left as
+// scratch. Runs on the calling thread (attention's per-head loop is the
+// parallel one).
 struct ScoreWindow {
   float scale = 1.f;
   int64_t window = -1;
   int64_t shift = 0;
 };
-void softmax_window_(float* x, int64_t rows, int64_t columns, const ScoreWindow& w, uint16_t* bf16_copy);
+void softmax_window_(float* x, int64_t rows, int64_t columns, const ScoreWindow& w, uint16_t* bf16_out);
 
 }  // namespace gliclass::runtime
