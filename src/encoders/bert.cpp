@@ -13,8 +13,8 @@
 namespace gliclass::encoders {
 namespace {
 
-torch::nn::LayerNorm layer_norm(const BertConfig& config) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
+runtime::LayerNorm layer_norm(const BertConfig& config) {
+  return runtime::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
 }
 
 }  // namespace

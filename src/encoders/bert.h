@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "runtime/layer_norm.h"
 #include "runtime/linear.h"
 
 namespace gliclass::encoders {
@@ -63,7 +64,7 @@ class BertEmbeddingsImpl : public torch::nn::Module {
   torch::nn::Embedding word_embeddings{nullptr};
   torch::nn::Embedding position_embeddings{nullptr};  // always present (HF); added when absolute
   torch::nn::Embedding token_type_embeddings{nullptr};
-  torch::nn::LayerNorm LayerNorm{nullptr};
+  runtime::LayerNorm LayerNorm{nullptr};
 
  private:
   BertConfig config_;
@@ -95,7 +96,7 @@ class BertOutputImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
 
   runtime::Linear dense{nullptr};
-  torch::nn::LayerNorm LayerNorm{nullptr};
+  runtime::LayerNorm LayerNorm{nullptr};
 
  private:
   double dropout_;

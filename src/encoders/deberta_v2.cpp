@@ -53,8 +53,8 @@ bool contains(const std::vector<std::string>& v, const char* s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-torch::nn::LayerNorm layer_norm(const DebertaV2Config& config) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
+runtime::LayerNorm layer_norm(const DebertaV2Config& config) {
+  return runtime::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "runtime/layer_norm.h"
 #include "runtime/linear.h"
 
 namespace gliclass::encoders {
@@ -113,7 +114,7 @@ class DebertaV2EmbeddingsImpl : public torch::nn::Module {
   torch::nn::Embedding position_embeddings{nullptr};    // position_biased_input only
   torch::nn::Embedding token_type_embeddings{nullptr};  // type_vocab_size > 0 only
   runtime::Linear embed_proj{nullptr};                // embedding_size != hidden_size only
-  torch::nn::LayerNorm LayerNorm{nullptr};
+  runtime::LayerNorm LayerNorm{nullptr};
 
  private:
   double dropout_;
@@ -168,7 +169,7 @@ class DebertaV2OutputImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
 
   runtime::Linear dense{nullptr};
-  torch::nn::LayerNorm LayerNorm{nullptr};
+  runtime::LayerNorm LayerNorm{nullptr};
 
  private:
   double dropout_;
@@ -217,7 +218,7 @@ class ConvLayerImpl : public torch::nn::Module {
                         const torch::Tensor& mask);
 
   torch::nn::Conv1d conv{nullptr};
-  torch::nn::LayerNorm LayerNorm{nullptr};
+  runtime::LayerNorm LayerNorm{nullptr};
 
  private:
   Activation act_;
@@ -236,7 +237,7 @@ class DebertaV2EncoderImpl : public torch::nn::Module {
 
   torch::nn::ModuleList layer{nullptr};
   torch::nn::Embedding rel_embeddings{nullptr};  // relative_attention only
-  torch::nn::LayerNorm LayerNorm{nullptr};       // norm_rel_ebd has "layer_norm" only
+  runtime::LayerNorm LayerNorm{nullptr};       // norm_rel_ebd has "layer_norm" only
   ConvLayer conv{nullptr};                       // conv_kernel_size > 0 only
 
  private:

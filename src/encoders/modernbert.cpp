@@ -11,6 +11,7 @@
 #include "encoders/common.h"
 #include "gliclass/error.h"
 #include "runtime/geglu.h"
+#include "runtime/layer_norm.h"
 #include "runtime/onednn_matmul.h"
 #include "runtime/softmax.h"
 
@@ -161,7 +162,7 @@ ModernBertLayerNormImpl::ModernBertLayerNormImpl(int64_t size, double eps, bool 
 }
 
 torch::Tensor ModernBertLayerNormImpl::forward(const torch::Tensor& x) {
-  return torch::layer_norm(x, {size_}, weight, bias, eps_);
+  return runtime::layer_norm(x, weight, bias, eps_);
 }
 
 RotaryTables rotary_tables(double theta, int64_t head_dim, int64_t length, const torch::Device& device) {
