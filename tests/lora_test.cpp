@@ -258,7 +258,9 @@ TEST(Lora, CliMergesAnAdapterIntoACheckpointAndClassifiesWithOne) {
   unmerged_opts.adapters = {{"a", (dir.path / "adapter").string()}};
   const auto want = Classifier::load(base_dir().string(), unmerged_opts).classify(request("a"));
   const auto merged = Classifier::load((dir.path / "merged").string()).classify(request());
-  EXPECT_LE(max_logit_diff(merged, want), 1e-5);
+  // W + s B A rounded once against s (x A^T) B^T added per call: float32
+  // roundings, carried through every layer (a wrong merge moves logits by > 1e-3).
+  EXPECT_LE(max_logit_diff(merged, want), 3e-5);
 
   // classify --adapter DIR: every text runs with it.
   const std::string classify = cli + " classify --model " + base_dir().string() + " --adapter " +
