@@ -131,7 +131,7 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
     const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
     auto at_row = [&](int i, int64_t r) { return static_cast<const char*>(operands[i]) + r * d * element; };
 
-    const int64_t block = window < 0 || band_block(n, window) == 0 ? n : band_block(n, window);
+    const int64_t banded = band_block(n, window), block = banded > 0 ? banded : n;  // 0 for global layers
     const int64_t most_keys = window < 0 ? n : std::min(n, block + 2 * window);
     std::unique_ptr<float[]> scores(new float[static_cast<size_t>(block * most_keys)]);
     std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(block * d)]);

@@ -255,16 +255,15 @@ torch::Tensor matmul(const torch::Tensor& a_view, const torch::Tensor& b_view) {
     return torch::matmul(a_view, b_view);
   // Dense row- or column-major operands (the brgemm kernels take no other
   // strides; a row slice of a wider tensor is copied).
-  auto dense = [](const torch::Tensor& t) {
+  auto operand = [](const torch::Tensor& t, torch::Tensor& keep) {
     const bool rows = t.stride(1) == 1 && t.stride(0) == t.size(1), columns = t.stride(0) == 1 && t.stride(1) == t.size(0);
-    return rows || columns ? t : t.contiguous();
+    keep = rows || columns ? t : t.contiguous();
+    return MatrixOperand{keep.data_ptr(), t.size(0), t.size(1), !rows && columns};
   };
-  auto operand = [](const torch::Tensor& t) {
-    return MatrixOperand{t.data_ptr(), t.size(0), t.size(1), !(t.stride(1) == 1 && t.stride(0) == t.size(1))};
-  };
-  const auto a = dense(a_view), b = dense(b_view);
+  torch::Tensor a, b;
+  const MatrixOperand left = operand(a_view, a), right = operand(b_view, b);
   auto out = torch::empty({a.size(0), b.size(1)}, a.options().dtype(torch::kFloat));
-  matmul_into(operand(a), operand(b), type == torch::kBFloat16, out.data_ptr<float>());
+  matmul_into(left, right, type == torch::kBFloat16, out.data_ptr<float>());
   return out;
 }
 
