@@ -16,4 +16,12 @@ bool keep_freed_memory() {
 #endif
 }
 
+bool release_freed_memory() {
+#if defined(__GLIBC__)
+  return malloc_trim(0) == 1;
+#else
+  return false;
+#endif
+}
+
 }  // namespace gliclass::runtime

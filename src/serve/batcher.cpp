@@ -3,6 +3,7 @@
 #include <atomic>
 #include <future>
 
+#include "runtime/allocator.h"
 #include "serve/http_error.h"
 
 namespace gliclass::serve {
@@ -90,6 +91,13 @@ void Batcher::worker_loop() {
     lock.unlock();
     run_batch(batch);
     lock.lock();
+    // Idle: hand the batch's freed activations back (a busy server keeps
+    // them for the next batch rather than fault them in again).
+    if (queue_.empty()) {
+      lock.unlock();
+      runtime::release_freed_memory();
+      lock.lock();
+    }
   }
 }
 
