@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "encoders/deberta_v2.h"
-#include "encoders/deberta_v2_scores.h"
+#include "encoders/deberta_v2_rows.h"
 #include "encoders/encoder.h"
 #include "gliclass/error.h"
 #include "io/checkpoint.h"
@@ -501,20 +501,29 @@ TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
   auto d = [](const torch::Tensor& t) { return t.to(torch::kDouble); };
   auto wide_c = rel_shift(d(c2p_wide)), wide_p = rel_shift(d(p2c_wide)).t();
   auto gather_c = d(table_c).gather(1, index_c), gather_p = d(table_p).gather(1, index_p).t();
+  auto term = [](const torch::Tensor& wide, const torch::Tensor& columns) {
+    return RelativeTerm{wide.data_ptr<float>(), wide.size(1), columns.defined() ? columns.data_ptr<int64_t>() : nullptr};
+  };
   struct Case {
     RelativeTerm c2p, p2c;
     torch::Tensor bias;  // in double
   };
-  const std::vector<Case> cases{{{c2p_wide, {}}, {p2c_wide, {}}, wide_c + wide_p},
-                                {{c2p_wide, {}}, {}, wide_c},
-                                {{}, {p2c_wide, {}}, wide_p},
-                                {{table_c, rows_c}, {table_p, rows_p}, gather_c + gather_p},
+  const std::vector<Case> cases{{term(c2p_wide, {}), term(p2c_wide, {}), wide_c + wide_p},
+                                {term(c2p_wide, {}), {}, wide_c},
+                                {{}, term(p2c_wide, {}), wide_p},
+                                {term(table_c, rows_c), term(table_p, rows_p), gather_c + gather_p},
                                 {{}, {}, torch::zeros({n, n}, torch::kDouble)}};
   for (size_t c = 0; c < cases.size(); ++c) {
     auto scores = qk.clone();
-    disentangled_softmax_(scores, cases[c].c2p, cases[c].p2c, scale);
+    disentangled_softmax_(scores.data_ptr<float>(), n, cases[c].c2p, cases[c].p2c, scale);
     auto expected = torch::softmax(d(qk) + cases[c].bias / scale, -1);
     EXPECT_LT(max_abs_diff(d(scores), expected), 1e-6) << "case " << c;
+    // bfloat16 output: the float32 probabilities rounded as torch rounds them.
+    auto scratch = qk.clone();
+    auto bf16 = torch::empty({n, n}, torch::kBFloat16);
+    disentangled_softmax_(scratch.data_ptr<float>(), n, cases[c].c2p, cases[c].p2c, scale,
+                          reinterpret_cast<uint16_t*>(bf16.data_ptr()));
+    EXPECT_TRUE(bf16.equal(scores.to(torch::kBFloat16))) << "case " << c;
   }
 }
 

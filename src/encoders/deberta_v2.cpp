@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "encoders/common.h"
-#include "encoders/deberta_v2_scores.h"
+#include "encoders/deberta_v2_rows.h"
 #include "gliclass/error.h"
 #include "runtime/onednn_matmul.h"
 
@@ -330,39 +330,20 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
                                                             const torch::Tensor& v, const AttentionPlan& plan,
                                                             const PositionProjections& pos) {
   // With bf16 or int8 linear layers the products run in bf16 (fp32 sums,
-  // fp32 scores and softmax): the operands are converted once here.
+  // fp32 scores and softmax).
   const bool bf16 = query_proj->dtype() != DType::kFloat32 && runtime::OneDnnMatmul::optimised(DType::kBFloat16);
-  auto operand = [bf16](const torch::Tensor& t) { return bf16 && t.defined() ? t.to(torch::kBFloat16) : t; };
-  std::map<int64_t, Tables> by_length;  // filled here, only read in the parallel loop
-  for (int64_t n : plan.lengths)
-    if (n > 0 && !by_length.count(n)) {
-      Tables t = relative_attention_ ? tables(plan.rel_by_length.at(n), pos) : Tables{};
-      t.key = operand(t.key), t.query = operand(t.query);
-      by_length[n] = t;
-    }
-  auto out = torch::empty_like(q);
-  const auto q_in = operand(q), v_in = operand(v);
-  const auto k_in = p2c_ && relative_attention_ ? operand(k) : k;  // k itself only in p2c
-  const auto k_scaled = operand(k / scale_);  // HF scales k before q.k; once for all heads
-  const float scale = scale_.item<float>();
-  const auto batch = static_cast<int64_t>(plan.lengths.size());
-  for_each_row_and_head(batch, heads_, [&](int64_t b, int64_t h) {
-    const int64_t n = plan.lengths[static_cast<size_t>(b)], start = plan.offsets[static_cast<size_t>(b)];
-    if (n == 0) return;
-    // [n,d] with row stride H*d: the same layout as a row alone.
-    auto pick = [&](const torch::Tensor& t) { return t.narrow(0, start, n).narrow(1, h * head_size_, head_size_); };
-    const Tables& t = by_length.at(n);
-    // Copied once: the products take dense operands only.
-    const auto q_h = pick(q_in).contiguous();
-    const auto k_h = t.query.defined() ? pick(k_in).contiguous() : torch::Tensor();
-    auto scores = runtime::matmul(q_h, pick(k_scaled).t());
-    RelativeTerm c2p{t.key.defined() ? runtime::matmul(q_h, t.key.select(0, h).t()) : torch::Tensor(), t.c2p_rows};
-    RelativeTerm p2c{t.query.defined() ? runtime::matmul(k_h, t.query.select(0, h).t()) : torch::Tensor(),
-                     t.p2c_rows};
-    disentangled_softmax_(scores, c2p, p2c, scale);
-    pick(out).copy_(runtime::matmul(operand(scores), pick(v_in)));
-  });
-  return out;
+  auto operand = [bf16](const torch::Tensor& t) {
+    return t.defined() ? (bf16 ? t.to(torch::kBFloat16) : t).contiguous() : t;
+  };
+  DisentangledRows rows{plan.lengths, plan.offsets, {}};
+  for (int64_t n : plan.lengths) {
+    if (n == 0 || rows.tables.count(n)) continue;
+    RowTables& row_tables = rows.tables[n];
+    if (!relative_attention_) continue;
+    const Tables t = tables(plan.rel_by_length.at(n), pos);
+    row_tables = {operand(t.key), operand(t.query), t.c2p_rows, t.p2c_rows};
+  }
+  return disentangled_attention_rows(q, k, v, rows, heads_, scale_.item<float>(), bf16);
 }
 
 DebertaV2OutputImpl::DebertaV2OutputImpl(int64_t in_features, const DebertaV2Config& config)

@@ -142,14 +142,14 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
   struct Tables {
     torch::Tensor key, query;  // undefined when the term is off
     torch::Tensor c2p_index, p2c_index;  // past the table: [L,L] (attend)
-    torch::Tensor c2p_rows, p2c_rows;    // past the table: [2L-1] (attend_per_row, deberta_v2_scores.h)
+    torch::Tensor c2p_rows, p2c_rows;    // past the table: [2L-1] (attend_per_row, deberta_v2_rows.h)
   };
   Tables tables(const RelativePositions& rel, const PositionProjections& pos) const;
   // softmax((q.k + c2p + p2c) / scale, masked) v for q, k, v [..., L, d].
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const Tables& t,
                        const torch::Tensor& masked_out);
   // q, k, v packed [T,H*d] -> context [T,H*d], at inference: per (row, head),
-  // the relative terms and softmax fused (deberta_v2_scores.h), the products
+  // the relative terms and softmax fused (deberta_v2_rows.h), the products
   // in bf16 when the linear layers run bf16 or int8.
   torch::Tensor attend_per_row(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const AttentionPlan& plan, const PositionProjections& pos);

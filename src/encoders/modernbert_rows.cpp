@@ -17,6 +17,7 @@
 #include "encoders/common.h"
 #include "encoders/modernbert.h"
 #include "runtime/cpu_dispatch.h"
+#include "runtime/head_rows.h"
 #include "runtime/onednn_matmul.h"
 #include "runtime/softmax.h"
 #include "runtime/vector_math.h"
@@ -41,17 +42,9 @@ inline __attribute__((always_inline)) void rotate_rows(const float* x, int64_t s
   }
 }
 
-// out[t, :] = bf16(x[t, :]) for t < n.
-inline __attribute__((always_inline)) void bf16_rows(const float* x, int64_t stride, int64_t n, int64_t d,
-                                                     uint16_t* out) {
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t j = 0; j < d; ++j) out[t * d + j] = runtime::bf16_bits(x[t * stride + j]);
-}
-
 struct RowKernels {
   void (*rotate)(const float*, int64_t, const float*, const float*, int64_t, int64_t, float*);
   void (*rotate_bf16)(const float*, int64_t, const float*, const float*, int64_t, int64_t, uint16_t*);
-  void (*to_bf16)(const float*, int64_t, int64_t, int64_t, uint16_t*);
 };
 
 #define GLICLASS_ROW_KERNELS(suffix, target_attr)                                                               \
@@ -62,9 +55,6 @@ struct RowKernels {
   target_attr void rotate_bf16_##suffix(const float* x, int64_t stride, const float* c, const float* s,         \
                                         int64_t n, int64_t d, uint16_t* out) {                                  \
     rotate_rows(x, stride, c, s, n, d, out);                                                                    \
-  }                                                                                                             \
-  target_attr void to_bf16_##suffix(const float* x, int64_t stride, int64_t n, int64_t d, uint16_t* out) {      \
-    bf16_rows(x, stride, n, d, out);                                                                            \
   }
 GLICLASS_ROW_KERNELS(avx512, __attribute__((target("avx512f"))))
 GLICLASS_ROW_KERNELS(avx2, __attribute__((target("avx2"))))
@@ -73,8 +63,7 @@ GLICLASS_ROW_KERNELS(plain, )
 
 const RowKernels& row_kernels() {
   static const RowKernels kernels = runtime::pick_for_cpu<RowKernels>(
-      {rotate_avx512, rotate_bf16_avx512, to_bf16_avx512}, {rotate_avx2, rotate_bf16_avx2, to_bf16_avx2},
-      {rotate_plain, rotate_bf16_plain, to_bf16_plain});
+      {rotate_avx512, rotate_bf16_avx512}, {rotate_avx2, rotate_bf16_avx2}, {rotate_plain, rotate_bf16_plain});
   return kernels;
 }
 
@@ -118,14 +107,14 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
       uint16_t* to = bf16_operands.get();
       kernels.rotate_bf16(row, 3 * width, c, s, n, d, to);
       kernels.rotate_bf16(row + width, 3 * width, c, s, n, d, to + n * d);
-      kernels.to_bf16(row + 2 * width, 3 * width, n, d, to + 2 * n * d);
+      runtime::head_rows(row + 2 * width, 3 * width, n, d, 1.f, to + 2 * n * d);
       for (int i = 0; i < 3; ++i) operands[i] = to + i * n * d;
     } else {
       f32_operands.reset(new float[static_cast<size_t>(3 * n * d)]);
       float* to = f32_operands.get();
       kernels.rotate(row, 3 * width, c, s, n, d, to);
       kernels.rotate(row + width, 3 * width, c, s, n, d, to + n * d);
-      for (int64_t t = 0; t < n; ++t) std::memcpy(to + (2 * n + t) * d, row + 2 * width + t * 3 * width, d * sizeof(float));
+      runtime::head_rows(row + 2 * width, 3 * width, n, d, 1.f, to + 2 * n * d);
       for (int i = 0; i < 3; ++i) operands[i] = to + i * n * d;
     }
     const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);

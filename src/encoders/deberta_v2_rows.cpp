@@ -1,0 +1,158 @@
+#include "encoders/deberta_v2_rows.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "encoders/common.h"
+#include "runtime/cpu_dispatch.h"
+#include "runtime/head_rows.h"
+#include "runtime/onednn_matmul.h"
+#include "runtime/softmax.h"
+
+namespace gliclass::encoders {
+namespace {
+
+// A term's product as a pointer; row r's value for other token o sits at
+// column columns[n-1-r+o], or n-1-r+o, so row r of the shifted form is the
+// wide row from column n-1-r on. (The columns are an [n, n] index i, j ->
+// rows[j-i+n-1] kept as its one diagonal vector: it stays in L1.)
+struct TermView {
+  const float* wide = nullptr;
+  int64_t n = 0, width = 0;
+  const int64_t* columns = nullptr;  // [2n-1] or null
+
+  TermView(const RelativeTerm& t, int64_t tokens) : wide(t.wide), n(tokens), width(t.width), columns(t.columns) {
+    TORCH_CHECK(!wide || columns || width == 2 * n - 1, "disentangled_softmax_: a wide term needs 2n-1 columns");
+  }
+
+  // Row r's values for o = 0..n-1, into `buffer` when gathered.
+  inline __attribute__((always_inline)) const float* row(int64_t r, float* buffer) const {
+    const float* w = wide + r * width;
+    if (!columns) return w + (n - 1 - r);
+    const int64_t* c = columns + (n - 1 - r);
+    for (int64_t o = 0; o < n; ++o) buffer[o] = w[c[o]];
+    return buffer;
+  }
+};
+
+// disentangled_softmax_'s body, inlined into the copies below: per row, the
+// relative terms added, then the softmax (the row still in L1).
+// p2c[i, j] is row j's value for i: transposed first, in blocks of 16 rows
+// so that each store fills a 64-byte line (column by column, every store
+// touched another line: a quarter of the time at n = 753). Divisions only in
+// contiguous loops, which the compiler vectorises.
+inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t n, const TermView& c2p,
+                                                         const TermView& p2c, float scale, uint16_t* bf16_out) {
+  constexpr int64_t kBlock = 16;
+  std::vector<float> gathered(static_cast<size_t>(kBlock * n)), p2c_t(p2c.wide ? static_cast<size_t>(n * n) : 0);
+  for (int64_t j0 = 0; p2c.wide && j0 < n; j0 += kBlock) {
+    const int64_t rows = std::min(kBlock, n - j0);
+    const float* values[kBlock];
+    for (int64_t b = 0; b < rows; ++b) values[b] = p2c.row(j0 + b, gathered.data() + b * n);
+    for (int64_t i = 0; i < n; ++i) {
+      float* out = p2c_t.data() + i * n + j0;
+      for (int64_t b = 0; b < rows; ++b) out[b] = values[b][i];
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = scores + i * n;
+    const float* c = c2p.wide ? c2p.row(i, gathered.data()) : nullptr;
+    const float* p = p2c.wide ? p2c_t.data() + i * n : nullptr;
+    if (c && p) {
+      for (int64_t j = 0; j < n; ++j) row[j] += c[j] / scale + p[j] / scale;
+    } else if (c || p) {  // HF: 0 + term / s
+      const float* term = c ? c : p;
+      for (int64_t j = 0; j < n; ++j) row[j] += term[j] / scale;
+    }
+    runtime::softmax_window_(row, 1, n, {}, bf16_out ? bf16_out + i * n : nullptr);
+  }
+}
+
+using TermsSoftmax = void (*)(float*, int64_t, const TermView&, const TermView&, float, uint16_t*);
+__attribute__((target("avx512f"))) void terms_softmax_avx512(float* s, int64_t n, const TermView& c,
+                                                             const TermView& p, float scale, uint16_t* out) {
+  terms_softmax(s, n, c, p, scale, out);
+}
+__attribute__((target("avx2,fma"))) void terms_softmax_avx2(float* s, int64_t n, const TermView& c,
+                                                            const TermView& p, float scale, uint16_t* out) {
+  terms_softmax(s, n, c, p, scale, out);
+}
+void terms_softmax_plain(float* s, int64_t n, const TermView& c, const TermView& p, float scale, uint16_t* out) {
+  terms_softmax(s, n, c, p, scale, out);
+}
+
+}  // namespace
+
+void disentangled_softmax_(float* scores, int64_t n, const RelativeTerm& c2p, const RelativeTerm& p2c, float scale,
+                           uint16_t* bf16_out) {
+  static const TermsSoftmax kernel =
+      runtime::pick_for_cpu<TermsSoftmax>(terms_softmax_avx512, terms_softmax_avx2, terms_softmax_plain);
+  if (n > 0) kernel(scores, n, TermView(c2p, n), TermView(p2c, n), scale, bf16_out);
+}
+
+torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch::Tensor& k_in,
+                                          const torch::Tensor& v_in, const DisentangledRows& rows, int64_t heads,
+                                          float scale, bool bf16) {
+  const auto q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
+  TORCH_CHECK(q.dim() == 2 && q.scalar_type() == torch::kFloat && k.sizes() == q.sizes() && v.sizes() == q.sizes() &&
+                  k.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat,
+              "disentangled_attention_rows: q, k, v must be float32 [T, H*d] alike");
+  const int64_t width = q.size(1), d = width / heads;
+  auto out = torch::empty_like(q);
+  const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
+
+  for_each_row_and_head(static_cast<int64_t>(rows.lengths.size()), heads, [&](int64_t b, int64_t h) {
+    const int64_t n = rows.lengths[static_cast<size_t>(b)];
+    if (n == 0) return;
+    const int64_t first = rows.offsets[static_cast<size_t>(b)] * width + h * d;
+    const RowTables& t = rows.tables.at(n);
+    const bool c2p = t.key.defined(), p2c = t.query.defined();
+    // Dense [n, d] operands, one after the other: q, k/s, v, then k (p2c).
+    std::unique_ptr<char[]> operands(new char[static_cast<size_t>((p2c ? 4 : 3) * n * d) * element]);
+    auto operand = [&](int i) { return operands.get() + i * n * d * element; };
+    auto copy = [&](const torch::Tensor& x, float divisor, int i) {
+      const float* from = x.data_ptr<float>() + first;
+      if (bf16)
+        runtime::head_rows(from, width, n, d, divisor, reinterpret_cast<uint16_t*>(operand(i)));
+      else
+        runtime::head_rows(from, width, n, d, divisor, reinterpret_cast<float*>(operand(i)));
+    };
+    copy(q, 1.f, 0);
+    copy(k, scale, 1);  // HF scales k before q.k
+    copy(v, 1.f, 2);
+    if (p2c) copy(k, 1.f, 3);
+
+    // A head's [W, d] table rows, read as the [d, W] right operand.
+    auto table = [&](const torch::Tensor& tables) {
+      const int64_t w = tables.size(1);
+      return runtime::MatrixOperand{static_cast<const char*>(tables.data_ptr()) + h * w * d * element, d, w, true};
+    };
+    std::unique_ptr<float[]> scores(new float[static_cast<size_t>(n * n)]);
+    std::unique_ptr<float[]> c2p_wide(c2p ? new float[static_cast<size_t>(n * t.key.size(1))] : nullptr);
+    std::unique_ptr<float[]> p2c_wide(p2c ? new float[static_cast<size_t>(n * t.query.size(1))] : nullptr);
+    std::unique_ptr<uint16_t[]> probs(bf16 ? new uint16_t[static_cast<size_t>(n * n)] : nullptr);
+    std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(n * d)]);
+
+    runtime::matmul_into({operand(0), n, d}, {operand(1), d, n, true}, bf16, scores.get());
+    RelativeTerm c2p_term, p2c_term;
+    if (c2p) {
+      runtime::matmul_into({operand(0), n, d}, table(t.key), bf16, c2p_wide.get());
+      c2p_term = {c2p_wide.get(), t.key.size(1), t.c2p_columns.defined() ? t.c2p_columns.data_ptr<int64_t>() : nullptr};
+    }
+    if (p2c) {
+      runtime::matmul_into({operand(3), n, d}, table(t.query), bf16, p2c_wide.get());
+      p2c_term = {p2c_wide.get(), t.query.size(1),
+                  t.p2c_columns.defined() ? t.p2c_columns.data_ptr<int64_t>() : nullptr};
+    }
+    disentangled_softmax_(scores.get(), n, c2p_term, p2c_term, scale, probs.get());
+    const void* p = bf16 ? static_cast<const void*>(probs.get()) : scores.get();
+    runtime::matmul_into({p, n, n}, {operand(2), n, d}, bf16, heads_out.get());
+    float* to = out.data_ptr<float>() + first;
+    for (int64_t r = 0; r < n; ++r) std::memcpy(to + r * width, heads_out.get() + r * d, d * sizeof(float));
+  });
+  return out;
+}
+
+}  // namespace gliclass::encoders
