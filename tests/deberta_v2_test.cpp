@@ -527,5 +527,22 @@ TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
   }
 }
 
+// The fused loop reads the tables as raw memory: a table in another type or
+// layout than the products' is refused, not misread.
+TEST(DebertaV2RelativePositions, AttentionRowsRefuseTablesTheyCannotRead) {
+  const int64_t heads = 2, d = 4, n = 3;
+  auto x = torch::randn({n, heads * d});
+  auto table = torch::randn({heads, 2 * n - 1, d});
+  auto run = [&](const torch::Tensor& key, bool bf16) {
+    DisentangledRows rows{{n}, {0}, {}};
+    rows.tables[n] = {key, {}, {}, {}};
+    return disentangled_attention_rows(x, x, x, rows, heads, 2.f, bf16);
+  };
+  EXPECT_EQ(run(table, false).sizes(), x.sizes());
+  EXPECT_THROW(run(table, true), c10::Error);                          // float32 tables, bf16 products
+  EXPECT_THROW(run(table.transpose(0, 1).contiguous(), false), c10::Error);  // [W, H, d]
+  EXPECT_THROW(run(table.transpose(1, 2), false), c10::Error);         // not contiguous
+}
+
 }  // namespace
 }  // namespace gliclass::encoders

@@ -100,6 +100,12 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
                   k.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat,
               "disentangled_attention_rows: q, k, v must be float32 [T, H*d] alike");
   const int64_t width = q.size(1), d = width / heads;
+  for (const auto& [n, t] : rows.tables)
+    for (const auto& table : {t.key, t.query})
+      TORCH_CHECK(!table.defined() || (table.dim() == 3 && table.size(0) == heads && table.size(2) == d &&
+                                       table.is_contiguous() &&
+                                       table.scalar_type() == (bf16 ? torch::kBFloat16 : torch::kFloat)),
+                  "disentangled_attention_rows: position tables must be contiguous [H, W, d] in the products' type");
   auto out = torch::empty_like(q);
   const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
 
@@ -124,10 +130,14 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
     copy(v, 1.f, 2);
     if (p2c) copy(k, 1.f, 3);
 
-    // A head's [W, d] table rows, read as the [d, W] right operand.
+    // A head's [W, d] table rows, read as the [d, W] right operand; the
+    // term its product makes.
     auto table = [&](const torch::Tensor& tables) {
       const int64_t w = tables.size(1);
       return runtime::MatrixOperand{static_cast<const char*>(tables.data_ptr()) + h * w * d * element, d, w, true};
+    };
+    auto term = [](const float* wide, const torch::Tensor& tables, const torch::Tensor& columns) {
+      return RelativeTerm{wide, tables.size(1), columns.defined() ? columns.data_ptr<int64_t>() : nullptr};
     };
     std::unique_ptr<float[]> scores(new float[static_cast<size_t>(n * n)]);
     std::unique_ptr<float[]> c2p_wide(c2p ? new float[static_cast<size_t>(n * t.key.size(1))] : nullptr);
@@ -139,12 +149,11 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
     RelativeTerm c2p_term, p2c_term;
     if (c2p) {
       runtime::matmul_into({operand(0), n, d}, table(t.key), bf16, c2p_wide.get());
-      c2p_term = {c2p_wide.get(), t.key.size(1), t.c2p_columns.defined() ? t.c2p_columns.data_ptr<int64_t>() : nullptr};
+      c2p_term = term(c2p_wide.get(), t.key, t.c2p_columns);
     }
     if (p2c) {
       runtime::matmul_into({operand(3), n, d}, table(t.query), bf16, p2c_wide.get());
-      p2c_term = {p2c_wide.get(), t.query.size(1),
-                  t.p2c_columns.defined() ? t.p2c_columns.data_ptr<int64_t>() : nullptr};
+      p2c_term = term(p2c_wide.get(), t.query, t.p2c_columns);
     }
     disentangled_softmax_(scores.get(), n, c2p_term, p2c_term, scale, probs.get());
     const void* p = bf16 ? static_cast<const void*>(probs.get()) : scores.get();
