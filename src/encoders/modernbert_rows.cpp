@@ -99,26 +99,18 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
     const float* row = qkv.data_ptr<float>() + start * 3 * width + h * d;
     const float *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
     // q, k, v as dense [n, d] operands, one after the other.
-    std::unique_ptr<float[]> f32_operands;
-    std::unique_ptr<uint16_t[]> bf16_operands;
-    const void* operands[3];
-    if (bf16) {
-      bf16_operands.reset(new uint16_t[static_cast<size_t>(3 * n * d)]);
-      uint16_t* to = bf16_operands.get();
-      kernels.rotate_bf16(row, 3 * width, c, s, n, d, to);
-      kernels.rotate_bf16(row + width, 3 * width, c, s, n, d, to + n * d);
-      runtime::head_rows(row + 2 * width, 3 * width, n, d, 1.f, to + 2 * n * d);
-      for (int i = 0; i < 3; ++i) operands[i] = to + i * n * d;
-    } else {
-      f32_operands.reset(new float[static_cast<size_t>(3 * n * d)]);
-      float* to = f32_operands.get();
-      kernels.rotate(row, 3 * width, c, s, n, d, to);
-      kernels.rotate(row + width, 3 * width, c, s, n, d, to + n * d);
-      runtime::head_rows(row + 2 * width, 3 * width, n, d, 1.f, to + 2 * n * d);
-      for (int i = 0; i < 3; ++i) operands[i] = to + i * n * d;
-    }
     const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
-    auto at_row = [&](int i, int64_t r) { return static_cast<const char*>(operands[i]) + r * d * element; };
+    std::unique_ptr<char[]> operands(new char[static_cast<size_t>(3 * n * d) * element]);
+    auto fill = [&](auto* to, auto rotate) {
+      rotate(row, 3 * width, c, s, n, d, to);
+      rotate(row + width, 3 * width, c, s, n, d, to + n * d);
+      runtime::head_rows(row + 2 * width, 3 * width, n, d, 1.f, to + 2 * n * d);
+    };
+    if (bf16)
+      fill(reinterpret_cast<uint16_t*>(operands.get()), kernels.rotate_bf16);
+    else
+      fill(reinterpret_cast<float*>(operands.get()), kernels.rotate);
+    auto at_row = [&](int i, int64_t r) { return operands.get() + (i * n + r) * d * element; };
 
     const int64_t banded = band_block(n, window), block = banded > 0 ? banded : n;  // 0 for global layers
     const int64_t most_keys = window < 0 ? n : std::min(n, block + 2 * window);
