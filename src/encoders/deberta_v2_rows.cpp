@@ -35,38 +35,49 @@ struct TermView {
     for (int64_t o = 0; o < n; ++o) buffer[o] = w[c[o]];
     return buffer;
   }
+
+  // out[b * stride + r] = row r's value for o = o0 + b, b < count, for
+  // every row r: `count` columns of the transposed term.
+  inline __attribute__((always_inline)) void transposed_rows(int64_t o0, int64_t count, float* out,
+                                                             int64_t stride) const {
+    for (int64_t r = 0; r < n; ++r) {
+      const float* w = wide + r * width;
+      if (columns) {
+        const int64_t* c = columns + (n - 1 - r) + o0;
+        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = w[c[b]];
+      } else {
+        const float* from = w + (n - 1 - r) + o0;
+        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = from[b];
+      }
+    }
+  }
 };
 
 // disentangled_softmax_'s body, inlined into the copies below: per row, the
 // relative terms added, then the softmax (the row still in L1).
-// p2c[i, j] is row j's value for i: transposed first, in blocks of 16 rows
-// so that each store fills a 64-byte line (column by column, every store
-// touched another line: a quarter of the time at n = 753). Divisions only in
-// contiguous loops, which the compiler vectorises.
+// p2c[i, j] is row j's value for i: transposed for 16 rows i at a time into
+// a [16, n] block that stays in cache (a whole [n, n] transpose, written and
+// read back, left it at n = 753). Divisions only in contiguous loops, which
+// the compiler vectorises.
 inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t n, const TermView& c2p,
                                                          const TermView& p2c, float scale, uint16_t* bf16_out) {
   constexpr int64_t kBlock = 16;
-  std::vector<float> gathered(static_cast<size_t>(kBlock * n)), p2c_t(p2c.wide ? static_cast<size_t>(n * n) : 0);
-  for (int64_t j0 = 0; p2c.wide && j0 < n; j0 += kBlock) {
-    const int64_t rows = std::min(kBlock, n - j0);
-    const float* values[kBlock];
-    for (int64_t b = 0; b < rows; ++b) values[b] = p2c.row(j0 + b, gathered.data() + b * n);
-    for (int64_t i = 0; i < n; ++i) {
-      float* out = p2c_t.data() + i * n + j0;
-      for (int64_t b = 0; b < rows; ++b) out[b] = values[b][i];
+  std::vector<float> gathered(static_cast<size_t>(n)), p2c_t(p2c.wide ? static_cast<size_t>(kBlock * n) : 0);
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t rows = std::min(kBlock, n - i0);
+    if (p2c.wide) p2c.transposed_rows(i0, rows, p2c_t.data(), n);
+    for (int64_t i = i0; i < i0 + rows; ++i) {
+      float* row = scores + i * n;
+      const float* c = c2p.wide ? c2p.row(i, gathered.data()) : nullptr;
+      const float* p = p2c.wide ? p2c_t.data() + (i - i0) * n : nullptr;
+      if (c && p) {
+        for (int64_t j = 0; j < n; ++j) row[j] += c[j] / scale + p[j] / scale;
+      } else if (c || p) {  // HF: 0 + term / s
+        const float* term = c ? c : p;
+        for (int64_t j = 0; j < n; ++j) row[j] += term[j] / scale;
+      }
+      runtime::softmax_window_(row, 1, n, {}, bf16_out ? bf16_out + i * n : nullptr);
     }
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    float* row = scores + i * n;
-    const float* c = c2p.wide ? c2p.row(i, gathered.data()) : nullptr;
-    const float* p = p2c.wide ? p2c_t.data() + i * n : nullptr;
-    if (c && p) {
-      for (int64_t j = 0; j < n; ++j) row[j] += c[j] / scale + p[j] / scale;
-    } else if (c || p) {  // HF: 0 + term / s
-      const float* term = c ? c : p;
-      for (int64_t j = 0; j < n; ++j) row[j] += term[j] / scale;
-    }
-    runtime::softmax_window_(row, 1, n, {}, bf16_out ? bf16_out + i * n : nullptr);
   }
 }
 
