@@ -43,7 +43,7 @@ TEST(RuntimeLinear, InferencePathsMatchTorchLinearWithinRounding) {
     EXPECT_LT(relative_error(torch::linear(x, linear->weight, linear->bias).detach(), fp32), 1e-5);
     EXPECT_TRUE(torch::equal(linear(x), torch::linear(x, linear->weight, linear->bias)));
 
-    // bf16: 8-bit mantissas of x and W; int8: 127 steps of x (whole tensor)
+    // bf16: 8-bit mantissas of x and W; int8: 127 steps of each row of x
     // and of each row of W. Accumulation in fp32 / int32 for both.
     for (const auto& [dtype, bound] : {std::pair{DType::kBFloat16, 2e-2}, {DType::kInt8, 4e-2}}) {
       SCOPED_TRACE(gliclass::dtype_name(dtype) + (bias ? " with bias" : " without bias"));
@@ -99,6 +99,31 @@ TEST(RuntimeLinear, EpilogueEqualsItsOperationsOneByOne) {
         EXPECT_EQ(fused.sizes(), residual.sizes());
         // The same product; GELU's erf and the additions' roundings may differ.
         EXPECT_LT(relative_error(one_by_one(linear(x)), fused), 1e-5);
+      }
+    }
+  }
+}
+
+// On AMX, products whose row count is not a multiple of 64 run in row parts
+// (onednn_matmul.cpp): each row's result is the one it gets in a product of
+// its own 64-row block, whatever the row count, for every epilogue.
+TEST(RuntimeLinear, EveryRowCountGivesEachRowTheSameResult) {
+  torch::manual_seed(13);
+  const auto x = torch::randn({944, 96}), residual = torch::randn({944, 40});
+  Linear linear(torch::nn::LinearOptions(96, 40));
+  linear->eval();
+  torch::InferenceMode inference;
+  for (const auto dtype : {DType::kFloat32, DType::kBFloat16, DType::kInt8}) {
+    linear->set_dtype(dtype);
+    for (const int64_t m : {944, 193, 118, 61, 49, 17}) {
+      SCOPED_TRACE(gliclass::dtype_name(dtype) + " m=" + std::to_string(m));
+      const gliclass::runtime::Epilogue epilogue{true, residual.slice(0, 0, m)};
+      const auto whole = linear->forward_with(x.slice(0, 0, m), epilogue);
+      for (int64_t begin = 0; begin < m; begin += 64) {
+        const int64_t end = std::min(m, begin + 64);
+        const gliclass::runtime::Epilogue block_epilogue{true, residual.slice(0, begin, end)};
+        const auto block = linear->forward_with(x.slice(0, begin, end), block_epilogue);
+        EXPECT_LT(relative_error(block, whole.slice(0, begin, end)), 1e-5) << "rows " << begin << ".." << end;
       }
     }
   }

@@ -1,5 +1,6 @@
 #include "runtime/onednn_matmul.h"
 
+#include "runtime/head_rows.h"
 #include "runtime/quantize.h"
 
 #include <ATen/Parallel.h>
@@ -38,6 +39,38 @@ Type onednn_type(DType dtype) {
 
 memory wrap(const memory::desc& desc, const torch::Tensor& t) { return memory(desc, cpu(), t.data_ptr()); }
 
+// x [M,K] float32 contiguous -> bfloat16, torch's rounding, in blocks of rows
+// on LibTorch's threads (LibTorch's own conversion took 3 ms for a
+// [1536, 3072] input: as long as the AMX product it feeds).
+torch::Tensor to_bf16(const torch::Tensor& x) {
+  auto out = torch::empty(x.sizes(), x.options().dtype(torch::kBFloat16));
+  const int64_t columns = x.size(1);
+  const float* from = x.data_ptr<float>();
+  auto* to = reinterpret_cast<uint16_t*>(out.data_ptr());
+  at::parallel_for(0, x.size(0), 64, [&](int64_t begin, int64_t end) {
+    head_rows(from + begin * columns, columns, end - begin, columns, 1.f, to + begin * columns);
+  });
+  return out;
+}
+
+// The row ranges [begin, end) a product of m rows runs in. oneDNN 2.6's AMX
+// kernels block m by one of its divisors (59 for m = 944) and are 1.3-18x
+// slower than for m rounded up to 64 for a sixth to a third of the m in 49..1000;
+// multiples of 64 and m <= 48 are always fast (sweeps of the three
+// GEMM shapes of DeBERTa-v3 on a 2-core Xeon with AMX). Splitting off the
+// multiple of 64 wins 9x more time over that range than it loses where it was
+// not needed (one more pass over W), so AMX runs take 64q rows, then the rest
+// in one part if it is at most 48 rows, else 32 and the remainder.
+std::vector<std::pair<int64_t, int64_t>> row_parts(int64_t m, bool amx) {
+  if (!amx || m % 64 == 0 || m <= 48) return {{0, m}};
+  std::vector<std::pair<int64_t, int64_t>> parts;
+  const int64_t whole = m / 64 * 64;
+  if (whole > 0) parts.emplace_back(0, whole);
+  if (m - whole > 48) parts.emplace_back(whole, whole + 32);
+  parts.emplace_back(parts.empty() ? 0 : parts.back().second, m);
+  return parts;
+}
+
 }  // namespace
 
 struct OneDnnMatmul::Impl {
@@ -48,14 +81,16 @@ struct OneDnnMatmul::Impl {
   std::vector<float> weight_scale_values;  // int8: s_w [N]
   memory::desc weights_desc;    // the layout the kernel reads W in
   memory packed;                // bf16: W in that layout
+  bool amx = false;             // the kernel is one of oneDNN's AMX ones (row_parts)
 
   bool int8() const { return dtype == DType::kInt8; }
 
   // The kernel for this problem, refusing oneDNN's reference (scalar) one.
-  void check_kernel(const dnnl::matmul::primitive_desc& pd) const {
+  void check_kernel(const dnnl::matmul::primitive_desc& pd) {
     const std::string name = pd.impl_info_str();
     if (name.rfind("ref", 0) == 0)
       throw std::runtime_error("oneDNN has no optimised " + dtype_name(dtype) + " matmul on this CPU (only " + name + ")");
+    amx = name.find("amx") != std::string::npos;
   }
 
   // The epilogue runs as post-ops for fp32 and bf16: GELU first, then the
@@ -163,30 +198,37 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x, const Epilogue& epil
   at::internal::lazy_init_num_threads();  // oneDNN uses this thread's OpenMP setting: LibTorch's
   torch::Tensor src = x.contiguous(), x_scale;
   if (p.dtype == DType::kBFloat16) {
-    src = src.to(torch::kBFloat16);
+    src = to_bf16(src);
   } else if (p.int8()) {
     std::tie(src, x_scale) = quantize_rows(src);
   }
 
   const bool plain = p.dtype != DType::kBFloat16;
-  const auto pd = p.primitive(m, plain ? p.weights_desc : p.any_weights(), epilogue);
   dnnl::stream stream(cpu());
-  memory weights = plain ? wrap(p.weights_desc, p.weight) : p.packed;
-  if (pd.weights_desc() != p.weights_desc) {  // a row count oneDNN lays W out differently for
-    memory relaid(pd.weights_desc(), cpu());
-    dnnl::reorder(weights, relaid).execute(stream, weights, relaid);
-    weights = relaid;
+  auto rows_at = [](const torch::Tensor& t, int64_t row) {
+    return static_cast<char*>(t.data_ptr()) + row * t.size(1) * static_cast<int64_t>(t.element_size());
+  };
+  for (const auto& [begin, end] : row_parts(m, p.amx)) {
+    const auto pd = p.primitive(end - begin, plain ? p.weights_desc : p.any_weights(), epilogue);
+    memory weights = plain ? wrap(p.weights_desc, p.weight) : p.packed;
+    if (pd.weights_desc() != p.weights_desc) {  // a row count oneDNN lays W out differently for
+      memory relaid(pd.weights_desc(), cpu());
+      dnnl::reorder(weights, relaid).execute(stream, weights, relaid);
+      weights = relaid;
+    }
+    auto scratch = torch::empty({static_cast<int64_t>(pd.scratchpad_desc().get_size())}, torch::kByte);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(pd.src_desc(), cpu(), rows_at(src, begin))},
+                                         {DNNL_ARG_WEIGHTS, weights},
+                                         {DNNL_ARG_DST, memory(pd.dst_desc(), cpu(), rows_at(out, begin))},
+                                         {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}};
+    if (p.bias.defined() && !p.int8())
+      args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({1, p.n}, Type::f32, Layout::ab), p.bias));
+    if (residual.defined() && !p.int8())
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(epilogue.gelu ? 1 : 0) | DNNL_ARG_SRC_1,
+                   memory(pd.dst_desc(), cpu(), rows_at(residual, begin)));
+    dnnl::matmul(pd).execute(stream, args);
+    stream.wait();
   }
-  auto scratch = torch::empty({static_cast<int64_t>(pd.scratchpad_desc().get_size())}, torch::kByte);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), src)},
-                                       {DNNL_ARG_WEIGHTS, weights},
-                                       {DNNL_ARG_DST, wrap(pd.dst_desc(), out)},
-                                       {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}};
-  if (p.bias.defined() && !p.int8()) args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({1, p.n}, Type::f32, Layout::ab), p.bias));
-  if (residual.defined() && !p.int8())
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(epilogue.gelu ? 1 : 0) | DNNL_ARG_SRC_1, wrap(pd.dst_desc(), residual));
-  dnnl::matmul(pd).execute(stream, args);
-  stream.wait();
   if (p.int8()) dequantize_rows_(out, x_scale, p.bias, epilogue.gelu, residual);
   return out;
 }
