@@ -9,6 +9,7 @@
 
 #include "encoders/common.h"
 #include "gliclass/error.h"
+#include "runtime/row_blocks.h"
 
 namespace gliclass::encoders {
 namespace {
@@ -196,7 +197,7 @@ BertLayerImpl::BertLayerImpl(const BertConfig& config) {
 
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& padded_key) {
   auto attended = attention(x, padded_key);
-  return output(intermediate(attended), attended);
+  return runtime::by_row_blocks(attended, [this](const torch::Tensor& rows) { return output(intermediate(rows), rows); });
 }
 
 BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {

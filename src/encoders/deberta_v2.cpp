@@ -15,6 +15,7 @@
 #include "encoders/deberta_v2_rows.h"
 #include "gliclass/error.h"
 #include "runtime/onednn_matmul.h"
+#include "runtime/row_blocks.h"
 
 namespace gliclass::encoders {
 namespace {
@@ -153,7 +154,7 @@ bool DebertaV2Config::layer_norm_rel_embeddings() const { return contains(norm_r
 // ---------------------------------------------------- relative positions
 
 RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
-                                           const torch::Device& device) {
+                                           const torch::Device& device, bool with_index) {
   // Column m of the wide scores stands for delta = L-1-m: L-1 down to -(L-1).
   auto delta = torch::arange(length - 1, -length, -1, torch::kLong);
   torch::Tensor bucket = delta;
@@ -174,7 +175,8 @@ RelativePositions build_relative_positions(const DebertaV2Config& config, int64_
   RelativePositions rel;
   rel.c2p_rows = torch::clamp(bucket + span, 0, 2 * span - 1).to(device);
   rel.p2c_rows = torch::clamp(span - bucket, 0, 2 * span - 1).to(device);
-  if (2 * length - 1 > 2 * span) {
+  rel.past_table = 2 * length - 1 > 2 * span;
+  if (rel.past_table && with_index) {
     auto range = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
     auto column = (range.unsqueeze(0) - range.unsqueeze(1) + (length - 1)).flatten();  // j - i + L - 1
     rel.c2p_index = rel.c2p_rows.index_select(0, column).view({length, length});
@@ -279,7 +281,7 @@ DisentangledSelfAttentionImpl::Tables DisentangledSelfAttentionImpl::tables(cons
                                                                            const PositionProjections& pos) const {
   Tables t;
   if (!relative_attention_) return t;
-  const bool gather = rel.c2p_index.defined();
+  const bool gather = rel.past_table;
   if (c2p_) t.key = gather ? pos.key : pos.key.index_select(1, rel.c2p_rows);  // [H,2S,d] or [H,2L-1,d]
   if (p2c_) t.query = gather ? pos.query : pos.query.index_select(1, rel.p2c_rows);
   t.c2p_index = rel.c2p_index;
@@ -384,7 +386,7 @@ DebertaV2LayerImpl::DebertaV2LayerImpl(const DebertaV2Config& config) {
 torch::Tensor DebertaV2LayerImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
                                           const PositionProjections& pos) {
   auto attended = attention(x, plan, pos);
-  return output(intermediate(attended), attended);
+  return runtime::by_row_blocks(attended, [this](const torch::Tensor& rows) { return output(intermediate(rows), rows); });
 }
 
 ConvLayerImpl::ConvLayerImpl(const DebertaV2Config& config)
@@ -443,7 +445,7 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
       plan.offsets.push_back(start);
       start += n;
       if (n > 0 && config_.relative_attention && !plan.rel_by_length.count(n))
-        plan.rel_by_length[n] = build_relative_positions(config_, n, hidden.device());
+        plan.rel_by_length[n] = build_relative_positions(config_, n, hidden.device(), /*with_index=*/false);
     }
     plan.index = torch::nonzero(real.flatten()).flatten();
   } else {

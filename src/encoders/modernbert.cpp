@@ -13,6 +13,7 @@
 #include "runtime/geglu.h"
 #include "runtime/layer_norm.h"
 #include "runtime/onednn_matmul.h"
+#include "runtime/row_blocks.h"
 #include "runtime/softmax.h"
 
 namespace gliclass::encoders {
@@ -344,7 +345,7 @@ ModernBertEncoderLayerImpl::ModernBertEncoderLayerImpl(const ModernBertConfig& c
 
 torch::Tensor ModernBertEncoderLayerImpl::forward(const torch::Tensor& x, const ModernBertBatch& batch) {
   auto h = attn(attn_norm ? attn_norm(x) : x, batch, x);
-  return mlp(mlp_norm(h), h);
+  return runtime::by_row_blocks(h, [this](const torch::Tensor& rows) { return mlp(mlp_norm(rows), rows); });
 }
 
 // ----------------------------------------------------------------- model
