@@ -474,8 +474,14 @@ TEST(DebertaV2RelativePositions, GatherPastTheTableEqualsTheWideShift) {
   auto config = tiny_config();
   const int64_t span = config.relative_span(), length = 3 * span;
   auto rel = build_relative_positions(config, length, torch::kCPU);
-  ASSERT_TRUE(rel.c2p_index.defined());
-  EXPECT_FALSE(build_relative_positions(config, span, torch::kCPU).c2p_index.defined());
+  ASSERT_TRUE(rel.past_table && rel.c2p_index.defined());
+  const auto within = build_relative_positions(config, span, torch::kCPU);
+  EXPECT_FALSE(within.past_table || within.c2p_index.defined());
+  // The per-row path reads only the rows: the same rows, no [L,L] index.
+  const auto rows_only = build_relative_positions(config, length, torch::kCPU, /*with_index=*/false);
+  EXPECT_TRUE(rows_only.past_table);
+  EXPECT_FALSE(rows_only.c2p_index.defined() || rows_only.p2c_index.defined());
+  EXPECT_TRUE(rows_only.c2p_rows.equal(rel.c2p_rows) && rows_only.p2c_rows.equal(rel.p2c_rows));
   auto q = torch::randn({length, 4}, torch::kDouble), table = torch::randn({2 * span, 4}, torch::kDouble);
   for (const auto& [rows, index] : {std::pair{rel.c2p_rows, rel.c2p_index}, {rel.p2c_rows, rel.p2c_index}}) {
     auto shifted = rel_shift(torch::matmul(q, table.index_select(0, rows).t()));

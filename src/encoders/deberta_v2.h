@@ -71,10 +71,13 @@ struct DebertaV2Config {
 struct RelativePositions {
   torch::Tensor c2p_rows;  // [2L-1]: rel table row of column m, clamp(bucket(delta) + span)
   torch::Tensor p2c_rows;  // [2L-1]: rel table row of column m, clamp(span - bucket(delta))
-  torch::Tensor c2p_index, p2c_index;  // [L,L] past the table, else undefined
+  bool past_table = false;             // 2L-1 > 2*span: scores against the table, gathered
+  torch::Tensor c2p_index, p2c_index;  // [L,L] past the table when asked for (batched path), else undefined
 };
+// with_index: also the [L,L] gather indices past the table (16 L^2 bytes),
+// which only the batched path reads; the per-row path reads the rows.
 RelativePositions build_relative_positions(const DebertaV2Config& config, int64_t length,
-                                           const torch::Device& device);
+                                           const torch::Device& device, bool with_index = true);
 // wide [..., L, 2L-1] -> [..., L, L] with out[i,j] = wide[i, j-i+L-1] (a view).
 torch::Tensor rel_shift(const torch::Tensor& wide);
 
