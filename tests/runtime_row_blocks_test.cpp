@@ -36,6 +36,20 @@ TEST(RuntimeRowBlocks, EqualsOneCallAndSplitsLongInputsIntoEvenBlocks) {
   }
 }
 
+TEST(RuntimeRowBlocks, TakesRowsFromTheLeadingDimensions) {
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({3, 700, 8});  // [B, L, D] as a padded batch
+  int calls = 0;
+  auto y = by_row_blocks(x, [&](const torch::Tensor& rows) {
+    ++calls;
+    EXPECT_EQ(rows.dim(), 2);
+    return widen(rows);
+  });
+  EXPECT_EQ(calls, 5);  // 2,100 rows in blocks of at most 512
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{3, 700, 9}));
+  EXPECT_TRUE(y.equal(widen(x.reshape({-1, 8})).view({3, 700, 9})));
+}
+
 TEST(RuntimeRowBlocks, RunsOnceUnderAutogradAndKeepsTheGradient) {
   auto x = torch::randn({1000, 4}, torch::requires_grad());
   int calls = 0;

@@ -9,9 +9,11 @@ namespace {
 constexpr int64_t kBlockRows = 512;
 }  // namespace
 
-torch::Tensor by_row_blocks(const torch::Tensor& x, const RowFunction& f) {
-  const int64_t total = x.dim() == 2 ? x.size(0) : 0;
-  if (torch::GradMode::is_enabled() || total <= kBlockRows) return f(x);
+torch::Tensor by_row_blocks(const torch::Tensor& input, const RowFunction& f) {
+  if (torch::GradMode::is_enabled() || input.dim() < 2 || input.numel() / input.size(-1) <= kBlockRows)
+    return f(input);
+  const torch::Tensor x = input.reshape({-1, input.size(-1)});
+  const int64_t total = x.size(0);
   // Blocks of equal size, so that no block is a sliver of a few rows.
   const int64_t blocks = (total + kBlockRows - 1) / kBlockRows;
   const int64_t rows = (total + blocks - 1) / blocks;
@@ -23,7 +25,9 @@ torch::Tensor by_row_blocks(const torch::Tensor& x, const RowFunction& f) {
     if (!out.defined()) out = torch::empty({total, y.size(1)}, y.options());
     out.narrow(0, begin, count).copy_(y);
   }
-  return out;
+  auto sizes = input.sizes().vec();
+  sizes.back() = out.size(1);
+  return out.view(sizes);
 }
 
 }  // namespace gliclass::runtime

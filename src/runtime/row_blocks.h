@@ -13,7 +13,9 @@ namespace gliclass::runtime {
 
 using RowFunction = std::function<torch::Tensor(const torch::Tensor&)>;
 
-// f(x) for x [T, D]; f must map each row on its own to a row of its result.
+// f(x) for x [..., D], whose rows are its leading dimensions flattened; f
+// maps [rows, D] to [rows, D'] (each row on its own) and the result is
+// [..., D'].
 torch::Tensor by_row_blocks(const torch::Tensor& x, const RowFunction& f);
 
 }  // namespace gliclass::runtime
