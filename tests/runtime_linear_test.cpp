@@ -10,6 +10,7 @@
 
 #include "gliclass/gliclass.h"
 #include "runtime/linear.h"
+#include "runtime/onednn_matmul.h"
 #include "runtime/quantize.h"
 #include "train/data.h"
 #include "train/metrics.h"
@@ -126,6 +127,28 @@ TEST(RuntimeLinear, EveryRowCountGivesEachRowTheSameResult) {
         EXPECT_LT(relative_error(block, whole.slice(0, begin, end)), 1e-5) << "rows " << begin << ".." << end;
       }
     }
+  }
+}
+
+// The parts cover the rows in order, each of a row count oneDNN's AMX kernels
+// block well (a multiple of 64, or at most 48); without AMX, one part.
+TEST(RuntimeLinear, AmxRowPartsCoverTheRowsInWellBlockedCounts) {
+  using gliclass::runtime::row_parts;
+  for (int64_t m = 1; m <= 2000; ++m) {
+    SCOPED_TRACE("m=" + std::to_string(m));
+    EXPECT_EQ(row_parts(m, false), (std::vector<std::pair<int64_t, int64_t>>{{0, m}}));
+    const auto parts = row_parts(m, true);
+    ASSERT_FALSE(parts.empty());
+    EXPECT_LE(parts.size(), 3u);
+    int64_t next = 0;
+    for (const auto& [begin, end] : parts) {
+      EXPECT_EQ(begin, next);
+      EXPECT_GT(end, begin);
+      EXPECT_TRUE((end - begin) % 64 == 0 || end - begin <= 48) << begin << ".." << end;
+      next = end;
+    }
+    EXPECT_EQ(next, m);
+    if (m % 64 == 0 || m <= 48) EXPECT_EQ(parts.size(), 1u);
   }
 }
 

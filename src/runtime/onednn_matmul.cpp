@@ -53,6 +53,8 @@ torch::Tensor to_bf16(const torch::Tensor& x) {
   return out;
 }
 
+}  // namespace
+
 // The row ranges [begin, end) a product of m rows runs in. oneDNN 2.6's AMX
 // kernels block m by one of its divisors (59 for m = 944) and are 1.3-18x
 // slower than for m rounded up to 64 for a sixth to a third of the m in 49..1000;
@@ -70,8 +72,6 @@ std::vector<std::pair<int64_t, int64_t>> row_parts(int64_t m, bool amx) {
   parts.emplace_back(parts.empty() ? 0 : parts.back().second, m);
   return parts;
 }
-
-}  // namespace
 
 struct OneDnnMatmul::Impl {
   DType dtype;

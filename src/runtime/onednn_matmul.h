@@ -19,6 +19,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gliclass/classifier.h"  // DType
 
@@ -55,6 +57,11 @@ class OneDnnMatmul {
   struct Impl;
   std::unique_ptr<const Impl> impl_;
 };
+
+// The row ranges [begin, end) OneDnnMatmul runs a product of m rows in: one
+// part, or on oneDNN's AMX kernels (`amx`) parts of row counts those kernels
+// block well: multiples of 64 and at most 48 (onednn_matmul.cpp).
+std::vector<std::pair<int64_t, int64_t>> row_parts(int64_t m, bool amx);
 
 // a [M,K] @ b [K,N] -> [M,N] float32 for 2-D CPU tensors, both float32 or
 // both bfloat16 (views that are not dense row- or column-major are copied
