@@ -10,11 +10,12 @@
 #   build/gliclass init --config ../shared/bench-models/small/config.json --out /tmp/small
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=${1:?usage: serving-memory.sh MODEL_DIR [REQUESTS] [BUILD_DIR] [-- serve flags]}
-requests=${2:-20}
-build=${3:-build}
-shift $(($# < 3 ? $# : 3))
-[ "${1:-}" = "--" ] && shift
+positional=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do positional+=("$1") && shift; done
+[ $# -gt 0 ] && shift  # the "--": what follows goes to gliclass serve
+model=${positional[0]:?usage: serving-memory.sh MODEL_DIR [REQUESTS] [BUILD_DIR] [-- serve flags]}
+requests=${positional[1]:-20}
+build=${positional[2]:-build}
 command -v jq > /dev/null || bash scripts/install-deps.sh jq
 command -v curl > /dev/null || bash scripts/install-deps.sh curl
 

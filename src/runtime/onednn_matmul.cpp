@@ -85,7 +85,8 @@ struct OneDnnMatmul::Impl {
 
   bool int8() const { return dtype == DType::kInt8; }
 
-  // The kernel for this problem, refusing oneDNN's reference (scalar) one.
+  // The kernel for this problem, refusing oneDNN's reference (scalar) one;
+  // records whether it is an AMX one (forward splits rows for those).
   void check_kernel(const dnnl::matmul::primitive_desc& pd) {
     const std::string name = pd.impl_info_str();
     if (name.rfind("ref", 0) == 0)
@@ -205,10 +206,8 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x, const Epilogue& epil
 
   const bool plain = p.dtype != DType::kBFloat16;
   dnnl::stream stream(cpu());
-  auto rows_at = [](const torch::Tensor& t, int64_t row) {
-    return static_cast<char*>(t.data_ptr()) + row * t.size(1) * static_cast<int64_t>(t.element_size());
-  };
   for (const auto& [begin, end] : row_parts(m, p.amx)) {
+    auto rows = [begin = begin, end = end](const torch::Tensor& t) { return t.narrow(0, begin, end - begin); };
     const auto pd = p.primitive(end - begin, plain ? p.weights_desc : p.any_weights(), epilogue);
     memory weights = plain ? wrap(p.weights_desc, p.weight) : p.packed;
     if (pd.weights_desc() != p.weights_desc) {  // a row count oneDNN lays W out differently for
@@ -217,15 +216,15 @@ torch::Tensor OneDnnMatmul::forward(const torch::Tensor& x, const Epilogue& epil
       weights = relaid;
     }
     auto scratch = torch::empty({static_cast<int64_t>(pd.scratchpad_desc().get_size())}, torch::kByte);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(pd.src_desc(), cpu(), rows_at(src, begin))},
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), rows(src))},
                                          {DNNL_ARG_WEIGHTS, weights},
-                                         {DNNL_ARG_DST, memory(pd.dst_desc(), cpu(), rows_at(out, begin))},
+                                         {DNNL_ARG_DST, wrap(pd.dst_desc(), rows(out))},
                                          {DNNL_ARG_SCRATCHPAD, wrap(pd.scratchpad_desc(), scratch)}};
     if (p.bias.defined() && !p.int8())
       args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({1, p.n}, Type::f32, Layout::ab), p.bias));
     if (residual.defined() && !p.int8())
       args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(epilogue.gelu ? 1 : 0) | DNNL_ARG_SRC_1,
-                   memory(pd.dst_desc(), cpu(), rows_at(residual, begin)));
+                   wrap(pd.dst_desc(), rows(residual)));
     dnnl::matmul(pd).execute(stream, args);
     stream.wait();
   }
