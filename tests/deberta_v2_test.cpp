@@ -359,6 +359,43 @@ TEST(DebertaV2Batch, PaddedRowsMatchAloneWithEveryOption) {
   }
 }
 
+// The last layer at the read positions alone: those rows as the whole layer
+// gives them (up to the GEMMs' rounding at another row count), every other
+// position zero. Rows of 40 and 17 tokens gather past the table (span 8),
+// rows of 3 and 1 take the wide form; one row reads nothing; each term alone
+// and both, products in float32 and bfloat16.
+TEST(DebertaV2Batch, ReadPositionsComputeTheRowsTheyName) {
+  torch::manual_seed(11);
+  torch::NoGradGuard no_grad;
+  const std::vector<int64_t> lengths{40, 3, 17, 1, 9};
+  auto ids = torch::randint(1, 50, {5, 40}, torch::kLong);
+  auto mask = (torch::arange(40).unsqueeze(0) < torch::tensor(lengths).unsqueeze(1)).to(torch::kLong);
+  auto read = torch::rand({5, 40}) < 0.3;
+  read.select(1, 0).fill_(true);
+  read[4].fill_(false);
+  const auto kept = (read & mask.to(torch::kBool)).unsqueeze(2);
+  for (const auto& terms : std::vector<std::vector<std::string>>{{"p2c", "c2p"}, {"c2p"}, {"p2c"}}) {
+    for (DType dtype : {DType::kFloat32, DType::kBFloat16}) {
+      auto config = tiny_config();
+      config.pos_att_type = terms;
+      auto model = std::make_shared<DebertaV2ModelImpl>(config);
+      model->eval();
+      runtime::set_dtype(*model, dtype);
+      auto full = model->forward(EncoderInput{ids, mask}).last_hidden_state;
+      EncoderInput in{ids, mask};
+      in.read_positions = read;
+      auto part = model->forward(in).last_hidden_state;
+      const std::string what = terms.front() + (terms.size() > 1 ? "+" + terms.back() : "") +
+                               (dtype == DType::kFloat32 ? " fp32" : " bf16");
+      EXPECT_LE(max_abs_diff(part.masked_select(kept), full.masked_select(kept)), 1e-5) << what;
+      EXPECT_EQ(part.masked_select(kept.logical_not()).abs().max().item<float>(), 0.f) << what;
+      // Asked for hidden states, the encoder computes every position.
+      in.output_hidden_states = true;
+      EXPECT_LE(max_abs_diff(model->forward(in).last_hidden_state, full), 0.0) << what;
+    }
+  }
+}
+
 // The segment-embedding case goes through inputs_embeds; padded embeds must
 // behave like padded ids.
 TEST(DebertaV2Batch, InputsEmbedsPathMatchesIdsPath) {

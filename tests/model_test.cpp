@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -278,6 +279,21 @@ TEST(ClassFeatures, ShiftedTextTokens) {
   expect_values(t.mask, {1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0});
 }
 
+TEST(ClassFeatures, FirstTokenPositionsAreWhatFirstFeaturesRead) {
+  // ids: [CLS] L a L b <<SEP>> t [SEP] pad ; L = 7, <<SEP>> = 8. Row 1 has no <<SEP>>.
+  auto ids = torch::tensor({{1, 7, 3, 7, 4, 8, 6, 2, 0}, {1, 7, 3, 6, 2, 0, 0, 0, 0}}, torch::kLong);
+  auto mask = torch::tensor({{1, 1, 1, 1, 1, 1, 1, 1, 0}, {1, 1, 1, 1, 1, 0, 0, 0, 0}}, torch::kLong);
+  gm::ClassFeatureOptions o;
+  o.class_token_index = 7;
+  o.text_token_index = 8;
+  auto positions = [&] { return gm::first_token_positions(ids, mask, o).to(torch::kFloat); };
+  expect_values(positions(), {1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0});
+  o.embed_class_token = false;  // the tokens after the <<LABEL>>s
+  expect_values(positions(), {1, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0});
+  o.cut_at_text_token = true;  // the text from <<SEP>>, or from 0 without one
+  expect_values(positions(), {0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0});
+}
+
 TEST(ClassFeatures, SegmentIdsKeepTheArgminQuirk) {
   // <<SEP>> = 8, <<EXAMPLE>> = 9.
   auto ids = torch::tensor({{1, 7, 3, 8, 4, 2, 0}, {1, 7, 8, 4, 9, 5, 2}}, torch::kLong);
@@ -399,6 +415,35 @@ TEST(UniEncoderModel, BatchRowsEqualRowsAloneForEveryOption) {
       EXPECT_LT(batch_gap(*model), 1e-5)
           << pooling << " scorer " << c.scorer_type << " flags " << flags << " variant " << variant;
     }
+  }
+}
+
+// At inference "first" features let the encoder run its last layer at the
+// positions they read alone (EncoderInput::read_positions); the logits are
+// those of the full forward (autograd on: every position computed).
+TEST(UniEncoderModel, FirstFeaturesFromTheReadPositionsEqualTheFullForward) {
+  torch::manual_seed(6);
+  const std::vector<std::vector<int64_t>> rows = {make_row(3, 9, false), make_row(1, 2, false), make_row(5, 4, false)};
+  size_t len = 0;
+  for (const auto& row : rows) len = std::max(len, row.size());
+  auto ids = torch::zeros({3, static_cast<int64_t>(len)}, torch::kLong), mask = torch::zeros_like(ids);
+  for (int64_t b = 0; b < 3; ++b) {
+    auto n = static_cast<int64_t>(rows[b].size());
+    ids[b].slice(0, 0, n).copy_(torch::tensor(rows[b]));
+    mask[b].slice(0, 0, n).fill_(1);
+  }
+  for (int flags = 0; flags < 4; ++flags) {
+    auto c = tiny_config();
+    c.pooling_strategy = "first";
+    c.class_token_pooling = "first";
+    c.extract_text_features = flags & 1;
+    c.embed_class_token = flags & 2;
+    auto model = gm::make_model(c);
+    model->eval();
+    auto full = model->forward({ids, mask, {}, 5}).logits.detach();
+    torch::NoGradGuard no_grad;
+    auto read = model->forward({ids, mask, {}, 5}).logits;
+    EXPECT_LT((read - full).abs().max().item<double>(), 1e-5) << "flags " << flags;
   }
 }
 

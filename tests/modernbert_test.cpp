@@ -443,6 +443,44 @@ TEST(ModernBertBatch, UnpaddedAndPaddedPathsAgree) {
     EXPECT_LE(max_abs_diff(a.hidden_states[k], b.hidden_states[k]), 1e-5) << k;
 }
 
+// The last layer at the read positions alone: those rows as the whole layer
+// gives them, every other position zero. The last layer global (3 layers)
+// and local (2: window 6 against rows of up to 45 tokens); packed, padded
+// and unpadded batches; products in float32 and bfloat16.
+TEST(ModernBertBatch, ReadPositionsComputeTheRowsTheyName) {
+  torch::manual_seed(12);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> rows;
+  for (int64_t n : {45, 2, 13, 1, 30}) rows.push_back(torch::randint(1, 60, {n}, torch::kLong));
+  auto [ids, mask] = pad_rows(rows, 0);
+  auto read = torch::rand(ids.sizes()) < 0.3;
+  read.select(1, 0).fill_(true);
+  read[3].fill_(false);
+  const auto full_rows = ids.narrow(0, 0, 1);  // one row, no padding: the [B,L,D] layout
+  for (int64_t layers : {3, 2})
+    for (bool unpad : {true, false})
+      for (DType dtype : {DType::kFloat32, DType::kBFloat16}) {
+        auto config = tiny_config(6);
+        config.num_hidden_layers = layers;
+        config.layer_types.clear();
+        config.unpad_padding = unpad;
+        auto model = std::make_shared<ModernBertModelImpl>(config);
+        model->eval();
+        runtime::set_dtype(*model, dtype);
+        const std::string what = std::to_string(layers) + " layers" + (unpad ? " unpadded" : " padded") +
+                                 (dtype == DType::kFloat32 ? " fp32" : " bf16");
+        for (const auto& [x, m] : {std::pair{ids, mask}, std::pair{full_rows, torch::ones_like(full_rows)}}) {
+          auto full = model->forward(EncoderInput{x, m}).last_hidden_state;
+          EncoderInput in{x, m};
+          in.read_positions = read.narrow(0, 0, x.size(0));
+          auto part = model->forward(in).last_hidden_state;
+          const auto kept = (in.read_positions & m.to(torch::kBool)).unsqueeze(2);
+          EXPECT_LE(max_abs_diff(part.masked_select(kept), full.masked_select(kept)), 1e-5) << what;
+          EXPECT_EQ(part.masked_select(kept.logical_not()).abs().max().item<float>(), 0.f) << what;
+        }
+      }
+}
+
 // --------------------------------------------------------- forward paths
 
 TEST(ModernBertModel, HiddenStatesAndInputsEmbeds) {

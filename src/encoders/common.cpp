@@ -2,6 +2,7 @@
 
 #include "runtime/linear.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -15,6 +16,28 @@ void for_each_row_and_head(int64_t rows, int64_t heads, const std::function<void
     if (inference) inference_mode.emplace();
     for (int64_t i = begin; i < end; ++i) fn(i % rows, i / rows);
   });
+}
+
+ReadRows read_rows(const torch::Tensor& read_positions, const std::vector<int64_t>& lengths,
+                   const std::vector<int64_t>& offsets) {
+  TORCH_CHECK(read_positions.dim() == 2 && read_positions.size(0) == static_cast<int64_t>(lengths.size()),
+              "read_rows: read_positions must be [B, L] for the batch's B rows");
+  const auto read = read_positions.to(torch::kCPU, torch::kBool).contiguous();
+  const int64_t width = read.size(1);
+  const bool* flags = read.data_ptr<bool>();
+  ReadRows out;
+  std::vector<int64_t> index;
+  for (size_t b = 0; b < lengths.size(); ++b) {
+    out.offsets.push_back(static_cast<int64_t>(index.size()));
+    auto& row = out.positions.emplace_back();
+    for (int64_t i = 0; i < std::min(lengths[b], width); ++i)
+      if (flags[static_cast<int64_t>(b) * width + i]) {
+        row.push_back(i);
+        index.push_back(offsets[b] + i);
+      }
+  }
+  out.index = torch::tensor(index, torch::kLong);
+  return out;
 }
 
 void config_error(const std::string& component, const std::string& what) {

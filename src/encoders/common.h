@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "gliclass/error.h"
 
@@ -78,6 +79,16 @@ double lowest_value(torch::ScalarType dtype);
 // row and long and short rows spread evenly); the caller's no-grad and
 // inference modes hold inside.
 void for_each_row_and_head(int64_t rows, int64_t heads, const std::function<void(int64_t, int64_t)>& fn);
+
+// The positions a packed batch's last layer computes (EncoderInput::
+// read_positions), row b's real tokens at packed offsets[b] .. + lengths[b].
+struct ReadRows {
+  std::vector<std::vector<int64_t>> positions;  // per row: ascending positions in the row
+  std::vector<int64_t> offsets;                 // per row: its first in the selected [T']
+  torch::Tensor index;                          // [T'] int64: the selected rows' places in the packed [T]
+};
+ReadRows read_rows(const torch::Tensor& read_positions, const std::vector<int64_t>& lengths,
+                   const std::vector<int64_t>& offsets);
 
 // HF _init_weights of BERT and DeBERTa: Linear / Embedding ~ N(0, std), zero
 // biases and padding rows; LayerNorm keeps (1, 0). Checkpoints overwrite it.

@@ -270,7 +270,7 @@ torch::Tensor DisentangledSelfAttentionImpl::merge_heads(const torch::Tensor& x)
 
 torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
                                                      const PositionProjections& pos) {
-  if (plan.packed()) return attend_per_row(query_proj(x), key_proj(x), value_proj(x), plan, pos);
+  if (plan.packed()) return attend_per_row(query_proj(plan.query_rows(x)), key_proj(x), value_proj(x), plan, pos);
   auto q = split_heads(query_proj(x));  // [B,H,L,d]
   auto k = split_heads(key_proj(x));
   auto v = split_heads(value_proj(x));
@@ -337,7 +337,7 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
   auto operand = [bf16](const torch::Tensor& t) {
     return t.defined() ? (bf16 ? t.to(torch::kBFloat16) : t).contiguous() : t;
   };
-  DisentangledRows rows{plan.lengths, plan.offsets, {}};
+  DisentangledRows rows{plan.lengths, plan.offsets, {}, plan.queries ? &*plan.queries : nullptr};
   for (int64_t n : plan.lengths) {
     if (n == 0 || rows.tables.count(n)) continue;
     RowTables& row_tables = rows.tables[n];
@@ -365,7 +365,7 @@ DebertaV2AttentionImpl::DebertaV2AttentionImpl(const DebertaV2Config& config) {
 
 torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
                                               const PositionProjections& pos) {
-  return output(self(x, plan, pos), x);
+  return output(self(x, plan, pos), plan.query_rows(x));
 }
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
@@ -426,7 +426,7 @@ DebertaV2EncoderImpl::DebertaV2EncoderImpl(const DebertaV2Config& config) : conf
 }
 
 EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                            bool output_hidden_states) {
+                                            bool output_hidden_states, const torch::Tensor& read_positions) {
   const int64_t length = hidden.size(1);
   EncoderOutput out;
   if (output_hidden_states) out.hidden_states.push_back(hidden);
@@ -459,16 +459,20 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
 
   // Packed [T,D] <-> [B,L,D] with zeros at padding.
   auto pack = [&](const torch::Tensor& t) { return t.reshape({batch * length, width}).index_select(0, plan.index); };
-  auto unpack = [&](const torch::Tensor& t) {
-    return torch::zeros({batch * length, width}, t.options()).index_copy_(0, plan.index, t).view({batch, length, width});
+  auto unpack = [&](const torch::Tensor& t, const torch::Tensor& index) {
+    return torch::zeros({batch * length, width}, t.options()).index_copy_(0, index, t).view({batch, length, width});
   };
+  // The last layer at the read positions alone (its conv, after layer 0, needs them all).
+  AttentionPlan last = plan;
+  if (packed && read_positions.defined() && !output_hidden_states && !(conv && layers_.size() == 1))
+    last.queries = read_rows(read_positions, plan.lengths, plan.offsets);
   torch::Tensor x = packed ? pack(hidden) : hidden;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, plan, positions[i]);
-    if (i == 0 && conv) x = packed ? pack(conv(hidden, unpack(x), real)) : conv(hidden, x, real);
-    if (output_hidden_states) out.hidden_states.push_back(packed ? unpack(x) : x);
+    x = layers_[i]->forward(x, i + 1 == layers_.size() ? last : plan, positions[i]);
+    if (i == 0 && conv) x = packed ? pack(conv(hidden, unpack(x, plan.index), real)) : conv(hidden, x, real);
+    if (output_hidden_states) out.hidden_states.push_back(packed ? unpack(x, plan.index) : x);
   }
-  if (packed) x = unpack(x);
+  if (packed) x = unpack(x, last.queries ? plan.index.index_select(0, last.queries->index.to(plan.index.device())) : plan.index);
   out.last_hidden_state = x;
   return out;
 }
@@ -554,7 +558,7 @@ EncoderOutput DebertaV2ModelImpl::forward(const EncoderInput& in) {
   auto mask = in.attention_mask.defined() ? in.attention_mask
                                           : torch::ones({ref.size(0), ref.size(1)}, ref.options().dtype(torch::kLong));
   auto hidden = embeddings(in.input_ids, in.token_type_ids, in.inputs_embeds, mask);
-  return encoder(hidden, mask, in.output_hidden_states);
+  return encoder(hidden, mask, in.output_hidden_states, in.read_positions);
 }
 
 }  // namespace gliclass::encoders

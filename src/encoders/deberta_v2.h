@@ -8,9 +8,11 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "encoders/common.h"
 #include "encoders/encoder.h"
 #include "runtime/layer_norm.h"
 #include "runtime/linear.h"
@@ -96,7 +98,14 @@ struct AttentionPlan {
   std::vector<int64_t> offsets;  // packed: where each row starts
   torch::Tensor index;           // packed: [T] flat positions in [B*L] of the real tokens
   std::map<int64_t, RelativePositions> rel_by_length;  // packed: one per distinct length
+  // Packed, last layer with EncoderInput::read_positions: the query tokens
+  // it computes; its output then holds those alone ([T',D]).
+  std::optional<ReadRows> queries;
   bool packed() const { return !lengths.empty(); }
+  // x [T,D] -> the rows the layer computes ([T',D] with queries, else x).
+  torch::Tensor query_rows(const torch::Tensor& x) const {
+    return queries ? x.index_select(0, queries->index.to(x.device())) : x;
+  }
 };
 
 // One layer's projections of the relative-position table (undefined when the
@@ -235,8 +244,9 @@ class DebertaV2EncoderImpl : public torch::nn::Module {
  public:
   explicit DebertaV2EncoderImpl(const DebertaV2Config& config);
   // hidden [B,L,D], mask [B,L] (1 = real). hidden_states: input + each layer.
-  EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                        bool output_hidden_states = false);
+  // read_positions: EncoderInput's.
+  EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& mask, bool output_hidden_states = false,
+                        const torch::Tensor& read_positions = {});
 
   torch::nn::ModuleList layer{nullptr};
   torch::nn::Embedding rel_embeddings{nullptr};  // relative_attention only

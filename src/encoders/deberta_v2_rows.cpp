@@ -14,10 +14,10 @@
 namespace gliclass::encoders {
 namespace {
 
-// A term's product as a pointer; row r's value for other token o sits at
-// column columns[n-1-r+o], or n-1-r+o, so row r of the shifted form is the
-// wide row from column n-1-r on. (The columns are an [n, n] index i, j ->
-// rows[j-i+n-1] kept as its one diagonal vector: it stays in L1.)
+// A term's product as a pointer; product row r, standing for token i, has
+// its value for other token o at column columns[n-1-i+o], or n-1-i+o, so it
+// is the wide row from column n-1-i on. (The columns are an [n, n] index
+// i, j -> rows[j-i+n-1] kept as its one diagonal vector: it stays in L1.)
 struct TermView {
   const float* wide = nullptr;
   int64_t n = 0, width = 0;
@@ -27,89 +27,101 @@ struct TermView {
     TORCH_CHECK(!wide || columns || width == 2 * n - 1, "disentangled_softmax_: a wide term needs 2n-1 columns");
   }
 
-  // Row r's values for o = 0..n-1, into `buffer` when gathered.
-  inline __attribute__((always_inline)) const float* row(int64_t r, float* buffer) const {
+  // Product row r's (token i's) values for o = 0..n-1, into `buffer` when gathered.
+  inline __attribute__((always_inline)) const float* row(int64_t r, int64_t i, float* buffer) const {
     const float* w = wide + r * width;
-    if (!columns) return w + (n - 1 - r);
-    const int64_t* c = columns + (n - 1 - r);
+    if (!columns) return w + (n - 1 - i);
+    const int64_t* c = columns + (n - 1 - i);
     for (int64_t o = 0; o < n; ++o) buffer[o] = w[c[o]];
     return buffer;
   }
 
-  // out[b * stride + r] = row r's value for o = o0 + b, b < count, for
-  // every row r: `count` columns of the transposed term.
-  inline __attribute__((always_inline)) void transposed_rows(int64_t o0, int64_t count, float* out,
-                                                             int64_t stride) const {
+  // out[b * stride + r] = token r's value for o = others[b], b < count, for
+  // every token r: `count` columns of the transposed term (one product row
+  // per token). others null: o = o0 + b.
+  inline __attribute__((always_inline)) void transposed_rows(int64_t o0, const int64_t* others, int64_t count,
+                                                             float* out, int64_t stride) const {
     for (int64_t r = 0; r < n; ++r) {
       const float* w = wide + r * width;
-      if (columns) {
-        const int64_t* c = columns + (n - 1 - r) + o0;
-        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = w[c[b]];
+      const int64_t* c = columns ? columns + (n - 1 - r) : nullptr;
+      const float* from = w + (n - 1 - r);
+      if (others) {
+        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = c ? w[c[others[b]]] : from[others[b]];
+      } else if (c) {
+        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = w[c[o0 + b]];
       } else {
-        const float* from = w + (n - 1 - r) + o0;
-        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = from[b];
+        for (int64_t b = 0; b < count; ++b) out[b * stride + r] = from[o0 + b];
       }
     }
   }
 };
 
-// disentangled_softmax_'s body, inlined into the copies below: per row, the
-// relative terms added, then the softmax (the row still in L1).
-// p2c[i, j] is row j's value for i: transposed for 16 rows i at a time into
-// a [16, n] block that stays in cache (a whole [n, n] transpose, written and
-// read back, left it at n = 753). Divisions only in contiguous loops, which
-// the compiler vectorises.
+// disentangled_softmax_'s body, inlined into the copies below: per query
+// row, the relative terms added, then the softmax (the row still in L1).
+// p2c[i, j] is token j's value for i: transposed for 16 queries i at a time
+// into a [16, n] block that stays in cache (a whole [n, n] transpose,
+// written and read back, left it at n = 753). Divisions only in contiguous
+// loops, which the compiler vectorises.
 inline __attribute__((always_inline)) void terms_softmax(float* scores, int64_t n, const TermView& c2p,
-                                                         const TermView& p2c, float scale, uint16_t* bf16_out) {
+                                                         const TermView& p2c, float scale, uint16_t* bf16_out,
+                                                         const int64_t* queries, int64_t m) {
   constexpr int64_t kBlock = 16;
   std::vector<float> gathered(static_cast<size_t>(n)), p2c_t(p2c.wide ? static_cast<size_t>(kBlock * n) : 0);
-  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-    const int64_t rows = std::min(kBlock, n - i0);
-    if (p2c.wide) p2c.transposed_rows(i0, rows, p2c_t.data(), n);
-    for (int64_t i = i0; i < i0 + rows; ++i) {
-      float* row = scores + i * n;
-      const float* c = c2p.wide ? c2p.row(i, gathered.data()) : nullptr;
-      const float* p = p2c.wide ? p2c_t.data() + (i - i0) * n : nullptr;
+  for (int64_t r0 = 0; r0 < m; r0 += kBlock) {
+    const int64_t rows = std::min(kBlock, m - r0);
+    if (p2c.wide) p2c.transposed_rows(r0, queries ? queries + r0 : nullptr, rows, p2c_t.data(), n);
+    for (int64_t r = r0; r < r0 + rows; ++r) {
+      float* row = scores + r * n;
+      const float* c = c2p.wide ? c2p.row(r, queries ? queries[r] : r, gathered.data()) : nullptr;
+      const float* p = p2c.wide ? p2c_t.data() + (r - r0) * n : nullptr;
       if (c && p) {
         for (int64_t j = 0; j < n; ++j) row[j] += c[j] / scale + p[j] / scale;
       } else if (c || p) {  // HF: 0 + term / s
         const float* term = c ? c : p;
         for (int64_t j = 0; j < n; ++j) row[j] += term[j] / scale;
       }
-      runtime::softmax_window_(row, 1, n, {}, bf16_out ? bf16_out + i * n : nullptr);
+      runtime::softmax_window_(row, 1, n, {}, bf16_out ? bf16_out + r * n : nullptr);
     }
   }
 }
 
-using TermsSoftmax = void (*)(float*, int64_t, const TermView&, const TermView&, float, uint16_t*);
+using TermsSoftmax = void (*)(float*, int64_t, const TermView&, const TermView&, float, uint16_t*, const int64_t*,
+                              int64_t);
 __attribute__((target("avx512f"))) void terms_softmax_avx512(float* s, int64_t n, const TermView& c,
-                                                             const TermView& p, float scale, uint16_t* out) {
-  terms_softmax(s, n, c, p, scale, out);
+                                                             const TermView& p, float scale, uint16_t* out,
+                                                             const int64_t* queries, int64_t m) {
+  terms_softmax(s, n, c, p, scale, out, queries, m);
 }
 __attribute__((target("avx2,fma"))) void terms_softmax_avx2(float* s, int64_t n, const TermView& c,
-                                                            const TermView& p, float scale, uint16_t* out) {
-  terms_softmax(s, n, c, p, scale, out);
+                                                            const TermView& p, float scale, uint16_t* out,
+                                                            const int64_t* queries, int64_t m) {
+  terms_softmax(s, n, c, p, scale, out, queries, m);
 }
-void terms_softmax_plain(float* s, int64_t n, const TermView& c, const TermView& p, float scale, uint16_t* out) {
-  terms_softmax(s, n, c, p, scale, out);
+void terms_softmax_plain(float* s, int64_t n, const TermView& c, const TermView& p, float scale, uint16_t* out,
+                         const int64_t* queries, int64_t m) {
+  terms_softmax(s, n, c, p, scale, out, queries, m);
 }
 
 }  // namespace
 
 void disentangled_softmax_(float* scores, int64_t n, const RelativeTerm& c2p, const RelativeTerm& p2c, float scale,
-                           uint16_t* bf16_out) {
+                           uint16_t* bf16_out, const std::vector<int64_t>* queries) {
   static const TermsSoftmax kernel =
       runtime::pick_for_cpu<TermsSoftmax>(terms_softmax_avx512, terms_softmax_avx2, terms_softmax_plain);
-  if (n > 0) kernel(scores, n, TermView(c2p, n), TermView(p2c, n), scale, bf16_out);
+  const int64_t m = queries ? static_cast<int64_t>(queries->size()) : n;
+  if (n > 0 && m > 0)
+    kernel(scores, n, TermView(c2p, n), TermView(p2c, n), scale, bf16_out, queries ? queries->data() : nullptr, m);
 }
 
 torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch::Tensor& k_in,
                                           const torch::Tensor& v_in, const DisentangledRows& rows, int64_t heads,
                                           float scale, bool bf16) {
   const auto q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
-  TORCH_CHECK(q.dim() == 2 && q.scalar_type() == torch::kFloat && k.sizes() == q.sizes() && v.sizes() == q.sizes() &&
-                  k.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat,
-              "disentangled_attention_rows: q, k, v must be float32 [T, H*d] alike");
+  const ReadRows* queries = rows.queries;
+  TORCH_CHECK(q.dim() == 2 && q.scalar_type() == torch::kFloat && k.dim() == 2 && k.size(1) == q.size(1) &&
+                  v.sizes() == k.sizes() && k.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat &&
+                  q.size(0) == (queries ? queries->index.numel() : k.size(0)),
+              "disentangled_attention_rows: q, k, v must be float32 [T, H*d] (q [T', H*d] with queries)");
   const int64_t width = q.size(1), d = width / heads;
   for (const auto& [n, t] : rows.tables)
     for (const auto& table : {t.key, t.query})
@@ -121,25 +133,29 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
   const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
 
   for_each_row_and_head(static_cast<int64_t>(rows.lengths.size()), heads, [&](int64_t b, int64_t h) {
-    const int64_t n = rows.lengths[static_cast<size_t>(b)];
-    if (n == 0) return;
-    const int64_t first = rows.offsets[static_cast<size_t>(b)] * width + h * d;
+    const auto row = static_cast<size_t>(b);
+    const int64_t n = rows.lengths[row];
+    const std::vector<int64_t>* picked = queries ? &queries->positions[row] : nullptr;
+    const int64_t m = picked ? static_cast<int64_t>(picked->size()) : n;  // query tokens
+    if (n == 0 || m == 0) return;
+    const int64_t first = rows.offsets[row] * width + h * d;
+    const int64_t first_query = (queries ? queries->offsets[row] : rows.offsets[row]) * width + h * d;
     const RowTables& t = rows.tables.at(n);
     const bool c2p = t.key.defined(), p2c = t.query.defined();
-    // Dense [n, d] operands, one after the other: q, k/s, v, then k (p2c).
+    // Dense [n, d] operands, one after the other: q ([m, d]), k/s, v, then k (p2c).
     std::unique_ptr<char[]> operands(new char[static_cast<size_t>((p2c ? 4 : 3) * n * d) * element]);
     auto operand = [&](int i) { return operands.get() + i * n * d * element; };
-    auto copy = [&](const torch::Tensor& x, float divisor, int i) {
-      const float* from = x.data_ptr<float>() + first;
+    auto copy = [&](const torch::Tensor& x, int64_t start, int64_t count, float divisor, int i) {
+      const float* from = x.data_ptr<float>() + start;
       if (bf16)
-        runtime::head_rows(from, width, n, d, divisor, reinterpret_cast<uint16_t*>(operand(i)));
+        runtime::head_rows(from, width, count, d, divisor, reinterpret_cast<uint16_t*>(operand(i)));
       else
-        runtime::head_rows(from, width, n, d, divisor, reinterpret_cast<float*>(operand(i)));
+        runtime::head_rows(from, width, count, d, divisor, reinterpret_cast<float*>(operand(i)));
     };
-    copy(q, 1.f, 0);
-    copy(k, scale, 1);  // HF scales k before q.k
-    copy(v, 1.f, 2);
-    if (p2c) copy(k, 1.f, 3);
+    copy(q, first_query, m, 1.f, 0);
+    copy(k, first, n, scale, 1);  // HF scales k before q.k
+    copy(v, first, n, 1.f, 2);
+    if (p2c) copy(k, first, n, 1.f, 3);
 
     // A head's [W, d] table rows, read as the [d, W] right operand; the
     // term its product makes.
@@ -150,27 +166,27 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
     auto term = [](const float* wide, const torch::Tensor& tables, const torch::Tensor& columns) {
       return RelativeTerm{wide, tables.size(1), columns.defined() ? columns.data_ptr<int64_t>() : nullptr};
     };
-    std::unique_ptr<float[]> scores(new float[static_cast<size_t>(n * n)]);
-    std::unique_ptr<float[]> c2p_wide(c2p ? new float[static_cast<size_t>(n * t.key.size(1))] : nullptr);
+    std::unique_ptr<float[]> scores(new float[static_cast<size_t>(m * n)]);
+    std::unique_ptr<float[]> c2p_wide(c2p ? new float[static_cast<size_t>(m * t.key.size(1))] : nullptr);
     std::unique_ptr<float[]> p2c_wide(p2c ? new float[static_cast<size_t>(n * t.query.size(1))] : nullptr);
-    std::unique_ptr<uint16_t[]> probs(bf16 ? new uint16_t[static_cast<size_t>(n * n)] : nullptr);
-    std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(n * d)]);
+    std::unique_ptr<uint16_t[]> probs(bf16 ? new uint16_t[static_cast<size_t>(m * n)] : nullptr);
+    std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(m * d)]);
 
-    runtime::matmul_into({operand(0), n, d}, {operand(1), d, n, true}, bf16, scores.get());
+    runtime::matmul_into({operand(0), m, d}, {operand(1), d, n, true}, bf16, scores.get());
     RelativeTerm c2p_term, p2c_term;
     if (c2p) {
-      runtime::matmul_into({operand(0), n, d}, table(t.key), bf16, c2p_wide.get());
+      runtime::matmul_into({operand(0), m, d}, table(t.key), bf16, c2p_wide.get());
       c2p_term = term(c2p_wide.get(), t.key, t.c2p_columns);
     }
     if (p2c) {
       runtime::matmul_into({operand(3), n, d}, table(t.query), bf16, p2c_wide.get());
       p2c_term = term(p2c_wide.get(), t.query, t.p2c_columns);
     }
-    disentangled_softmax_(scores.get(), n, c2p_term, p2c_term, scale, probs.get());
+    disentangled_softmax_(scores.get(), n, c2p_term, p2c_term, scale, probs.get(), picked);
     const void* p = bf16 ? static_cast<const void*>(probs.get()) : scores.get();
-    runtime::matmul_into({p, n, n}, {operand(2), n, d}, bf16, heads_out.get());
-    float* to = out.data_ptr<float>() + first;
-    for (int64_t r = 0; r < n; ++r) std::memcpy(to + r * width, heads_out.get() + r * d, d * sizeof(float));
+    runtime::matmul_into({p, m, n}, {operand(2), n, d}, bf16, heads_out.get());
+    float* to = out.data_ptr<float>() + first_query;
+    for (int64_t r = 0; r < m; ++r) std::memcpy(to + r * width, heads_out.get() + r * d, d * sizeof(float));
   });
   return out;
 }

@@ -8,6 +8,8 @@
 #include <map>
 #include <vector>
 
+#include "encoders/common.h"
+
 namespace gliclass::encoders {
 
 // One relative term of one (row, head) of n tokens: the product [n, width]
@@ -25,8 +27,11 @@ struct RelativeTerm {
 //   scores[i,j] += c2p[i, col(i,j)] / s + p2c[j, col(j,i)] / s
 // (HF's order of roundings), then softmax over j. With `bf16_out` the
 // probabilities go there as bfloat16 bits and scores is left as scratch.
+// With `queries` only those query tokens i (ascending): scores, c2p's rows
+// and bf16_out hold one row per query ([m, n], [m, width]); p2c keeps a row
+// per token.
 void disentangled_softmax_(float* scores, int64_t n, const RelativeTerm& c2p, const RelativeTerm& p2c, float scale,
-                           uint16_t* bf16_out = nullptr);
+                           uint16_t* bf16_out = nullptr, const std::vector<int64_t>* queries = nullptr);
 
 // The position side of the rows of one length: each head's projections of
 // the relative table rows the products read ([H, W, d], contiguous; bfloat16
@@ -39,12 +44,14 @@ struct RowTables {
 struct DisentangledRows {
   std::vector<int64_t> lengths, offsets;  // tokens of each row, and its first in [T]
   std::map<int64_t, RowTables> tables;    // by row length
+  const ReadRows* queries = nullptr;      // only these query tokens; null: all
 };
 
 // q, k, v packed [T, H*d] float32 -> [T, H*d]: for each row and head,
 //   softmax_j(q.(k/s) + c2p/s + p2c/s) v
 // with q, k/s, k (p2c) and v copied once into dense [n, d] operands; the
-// products in bfloat16 with float32 sums when `bf16`.
+// products in bfloat16 with float32 sums when `bf16`. With rows.queries, q
+// and the result hold the selected query tokens alone ([T', H*d]).
 torch::Tensor disentangled_attention_rows(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                           const DisentangledRows& rows, int64_t heads, float scale, bool bf16);
 

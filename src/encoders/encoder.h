@@ -18,6 +18,11 @@ struct EncoderInput {
   torch::Tensor token_type_ids;  // [B,L] int64, optional
   torch::Tensor inputs_embeds;   // [B,L,D] float, optional (replaces the word embeddings)
   bool output_hidden_states = false;
+  // [B,L] bool, optional: the positions of last_hidden_state the caller
+  // reads. At inference an encoder may then run its last layer at these
+  // positions alone (keys and values still at every position) and leave the
+  // others zero; ignored when hidden states are asked for.
+  torch::Tensor read_positions;
 };
 
 struct EncoderOutput {

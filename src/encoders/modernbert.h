@@ -13,9 +13,11 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "encoders/common.h"
 #include "encoders/encoder.h"
 #include "runtime/linear.h"
 
@@ -134,6 +136,13 @@ struct ModernBertBatch {
   // depends on its shape). Empty, or other dtypes: batched, masked.
   std::vector<int64_t> lengths;
   RotaryTables global_rope, local_rope;
+  // Last layer with EncoderInput::read_positions (per-row inference only):
+  // the query tokens it computes; its output then holds those alone ([T',D]).
+  std::optional<ReadRows> queries;
+  // x [T,D] or [B,L,D] -> the rows the layer computes ([T',D] with queries, else x).
+  torch::Tensor query_rows(const torch::Tensor& x) const {
+    return queries ? x.reshape({-1, x.size(-1)}).index_select(0, queries->index.to(x.device())) : x;
+  }
 };
 
 // One attention layer's heads: window < 0 is global attention, else a query
@@ -150,7 +159,7 @@ int64_t band_block(int64_t length, int64_t window);
 // qkv float32 [rows, 3 H d] (the fused projection, rows as batch.indices
 // lays them out) -> the heads' outputs [rows, H d], RoPE applied; padding
 // positions 0. bf16: the two products in bfloat16 (float32 sums, scores and
-// softmax).
+// softmax). With batch.queries the selected query tokens' outputs alone.
 torch::Tensor attention_rows(const torch::Tensor& qkv, const ModernBertBatch& batch, const AttentionShape& shape,
                              bool bf16);
 

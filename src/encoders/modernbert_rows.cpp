@@ -6,10 +6,12 @@
 //   out = P v
 // q, k and v are copied once into dense [n, d] operands (bfloat16 when the
 // products run in bf16); local layers on long rows go in blocks of queries
-// against the keys they reach, as banded_attention does.
+// against the keys they reach, as banded_attention does. Selected queries
+// (batch.queries: the last layer's read positions) go in one block.
 //
 // This file is compiled with -ffp-contract=off (CMakeLists.txt): the rotation
 // rounds x cos and rotate_half(x) sin before adding them, as HF's does.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -88,21 +90,32 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
     full = full && n == batch.length;
   }
   // Padding positions (only without packing) stay 0.
-  auto out = packed || full ? torch::empty({qkv.size(0), width}, qkv.options())
-                            : torch::zeros({qkv.size(0), width}, qkv.options());
+  const ReadRows* queries = batch.queries ? &*batch.queries : nullptr;
+  auto out = queries            ? torch::empty({queries->index.numel(), width}, qkv.options())
+             : packed || full ? torch::empty({qkv.size(0), width}, qkv.options())
+                              : torch::zeros({qkv.size(0), width}, qkv.options());
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   const RowKernels& kernels = row_kernels();
 
   for_each_row_and_head(batch.batch, shape.heads, [&](int64_t b, int64_t h) {
     const int64_t n = batch.lengths[static_cast<size_t>(b)], start = starts[static_cast<size_t>(b)];
-    if (n == 0) return;
+    const std::vector<int64_t>* picked = queries ? &queries->positions[static_cast<size_t>(b)] : nullptr;
+    const int64_t m = picked ? static_cast<int64_t>(picked->size()) : n;  // query tokens
+    if (n == 0 || m == 0) return;
     const float* row = qkv.data_ptr<float>() + start * 3 * width + h * d;
     const float *c = cos.data_ptr<float>(), *s = sin.data_ptr<float>();
-    // q, k, v as dense [n, d] operands, one after the other.
+    // q ([m, d]), k, v as dense [n, d] operands, one after the other.
     const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
     std::unique_ptr<char[]> operands(new char[static_cast<size_t>(3 * n * d) * element]);
     auto fill = [&](auto* to, auto rotate) {
-      rotate(row, 3 * width, c, s, n, d, to);
+      if (picked) {
+        for (int64_t r = 0; r < m; ++r) {
+          const int64_t i = (*picked)[static_cast<size_t>(r)];
+          rotate(row + i * 3 * width, 3 * width, c + i * d, s + i * d, 1, d, to + r * d);
+        }
+      } else {
+        rotate(row, 3 * width, c, s, n, d, to);
+      }
       rotate(row + width, 3 * width, c, s, n, d, to + n * d);
       runtime::head_rows(row + 2 * width, 3 * width, n, d, 1.f, to + 2 * n * d);
     };
@@ -112,21 +125,29 @@ torch::Tensor attention_rows(const torch::Tensor& qkv_in, const ModernBertBatch&
       fill(reinterpret_cast<float*>(operands.get()), kernels.rotate);
     auto at_row = [&](int i, int64_t r) { return operands.get() + (i * n + r) * d * element; };
 
-    const int64_t banded = band_block(n, window), block = banded > 0 ? banded : n;  // 0 for global layers
-    const int64_t most_keys = window < 0 ? n : std::min(n, block + 2 * window);
+    // Blocks of queries (selected ones: one block against every key).
+    const int64_t banded = picked ? 0 : band_block(n, window), block = banded > 0 ? banded : m;  // 0 for global layers
+    const int64_t most_keys = window < 0 || picked ? n : std::min(n, block + 2 * window);
     std::unique_ptr<float[]> scores(new float[static_cast<size_t>(block * most_keys)]);
     std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(block * d)]);
     std::unique_ptr<uint16_t[]> probs(bf16 ? new uint16_t[static_cast<size_t>(block * most_keys)] : nullptr);
-    for (int64_t first = 0; first < n; first += block) {
-      const int64_t rows = std::min(block, n - first);
-      const int64_t key0 = window < 0 ? 0 : std::max<int64_t>(0, first - window);
-      const int64_t keys = (window < 0 ? n : std::min(n, first + rows + window)) - key0;
+    float* const output = out.data_ptr<float>() + (picked ? queries->offsets[static_cast<size_t>(b)] : start) * width;
+    for (int64_t first = 0; first < m; first += block) {
+      const int64_t rows = std::min(block, m - first);
+      const int64_t key0 = window < 0 || picked ? 0 : std::max<int64_t>(0, first - window);
+      const int64_t keys = (window < 0 || picked ? n : std::min(n, first + rows + window)) - key0;
       // scores = q[first..] k[key0..]^T (k read column-major: its transpose)
       runtime::matmul_into({at_row(0, first), rows, d}, {at_row(1, key0), d, keys, true}, bf16, scores.get());
-      runtime::softmax_window_(scores.get(), rows, keys, {scale, window, first - key0}, probs.get());
+      if (picked) {  // row r's query sits at token picked[r]
+        for (int64_t r = 0; r < rows; ++r)
+          runtime::softmax_window_(scores.get() + r * keys, 1, keys, {scale, window, (*picked)[static_cast<size_t>(r)]},
+                                   bf16 ? probs.get() + r * keys : nullptr);
+      } else {
+        runtime::softmax_window_(scores.get(), rows, keys, {scale, window, first - key0}, probs.get());
+      }
       const void* p = bf16 ? static_cast<const void*>(probs.get()) : scores.get();
       runtime::matmul_into({p, rows, keys}, {at_row(2, key0), keys, d}, bf16, heads_out.get());
-      float* to = out.data_ptr<float>() + (start + first) * width + h * d;
+      float* to = output + first * width + h * d;
       for (int64_t t = 0; t < rows; ++t) std::memcpy(to + t * width, heads_out.get() + t * d, d * sizeof(float));
     }
   });

@@ -61,6 +61,18 @@ ClassFeatures extract_class_features(const torch::Tensor& hidden, const torch::T
   return out;
 }
 
+torch::Tensor first_token_positions(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                    const ClassFeatureOptions& options) {
+  TORCH_CHECK(!options.average, "first_token_positions: averaged class features read whole spans");
+  auto read = (input_ids == options.class_token_index) & real_positions(attention_mask);
+  if (!options.embed_class_token && read.size(1) > 1)
+    read = torch::cat({torch::zeros_like(read.narrow(1, 0, 1)), read.narrow(1, 0, read.size(1) - 1)}, 1);
+  auto text = torch::zeros({read.size(0), 1}, input_ids.options());
+  if (options.cut_at_text_token)
+    text = (input_ids == options.text_token_index).to(torch::kInt).argmax(1, /*keepdim=*/true).to(torch::kLong);
+  return read.scatter(1, text, true);
+}
+
 TextTokens shift_text_tokens(const torch::Tensor& hidden, const torch::Tensor& input_ids,
                              const torch::Tensor& attention_mask, int64_t text_token_index) {
   const int64_t b = hidden.size(0), l = hidden.size(1), d = hidden.size(2);

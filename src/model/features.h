@@ -30,6 +30,13 @@ ClassFeatures extract_class_features(const torch::Tensor& hidden, const torch::T
                                      const torch::Tensor& attention_mask, int64_t num_classes,
                                      const ClassFeatureOptions& options);
 
+// [B,L] bool: the states that "first" class features (!options.average)
+// and "first" text pooling read: each label's token as above, and the
+// text's first token, position 0, or with cut_at_text_token the first
+// <<SEP>> (0 if none), as shift_text_tokens places it.
+torch::Tensor first_token_positions(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                    const ClassFeatureOptions& options);
+
 struct TextTokens {
   torch::Tensor tokens;  // [B,L,D]
   torch::Tensor mask;    // [B,L] int64, 1 = real text token

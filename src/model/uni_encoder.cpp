@@ -93,6 +93,10 @@ torch::Tensor UniEncoderImpl::encode(const ModelInput& input, const torch::Tenso
   } else {
     in.input_ids = input.input_ids;
   }
+  // "first" features read a few states of the last layer: the encoder may
+  // compute only those.
+  if (pooling_ == Pooling::kFirst && !class_options_.average && !config_.use_lstm && !in.output_hidden_states)
+    in.read_positions = first_token_positions(input.input_ids, input.attention_mask, class_options_);
   auto out = encoder_model->forward(in);
   if (layer_pick) {
     // Python indexing of hidden_states (embeddings first), negatives from the end.

@@ -46,7 +46,10 @@ class ValueModelImpl : public torch::nn::Module {
     }
   }
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask) {
-    const auto h = encoder->forward({ids, mask, {}, {}, false}).last_hidden_state;
+    encoders::EncoderInput in;
+    in.input_ids = ids;
+    in.attention_mask = mask;
+    const auto h = encoder->forward(in).last_hidden_state;
     return head->forward(h.select(1, 0)).squeeze(-1);  // [B]
   }
   encoders::EncoderPtr encoder;
