@@ -570,21 +570,26 @@ TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
   }
 }
 
-// The fused loop reads the tables as raw memory: a table in another type or
-// layout than the products' is refused, not misread.
+// The fused loop reads the tables and offset rows as raw memory: a table in
+// another type or layout than the products', or rows of another length or
+// type, is refused, not misread.
 TEST(DebertaV2RelativePositions, AttentionRowsRefuseTablesTheyCannotRead) {
-  const int64_t heads = 2, d = 4, n = 3;
+  const int64_t heads = 2, d = 4, n = 3, w = 8;
   auto x = torch::randn({n, heads * d});
-  auto table = torch::randn({heads, 2 * n - 1, d});
-  auto run = [&](const torch::Tensor& key, bool bf16) {
-    DisentangledRows rows{{n}, {0}, {}};
-    rows.tables[n] = {key, {}, {}, {}};
+  auto table = torch::randn({heads, w, d});
+  auto offset_rows = torch::randint(0, w, {2 * n - 1}, torch::kLong);
+  auto run = [&](const torch::Tensor& key, const torch::Tensor& c2p_rows, bool bf16) {
+    DisentangledRows rows{{n}, {0}, {key, {}}, {}};
+    rows.offsets_by_length[n] = {c2p_rows, {}, false};
     return disentangled_attention_rows(x, x, x, rows, heads, 2.f, bf16);
   };
-  EXPECT_EQ(run(table, false).sizes(), x.sizes());
-  EXPECT_THROW(run(table, true), c10::Error);                          // float32 tables, bf16 products
-  EXPECT_THROW(run(table.transpose(0, 1).contiguous(), false), c10::Error);  // [W, H, d]
-  EXPECT_THROW(run(table.transpose(1, 2), false), c10::Error);         // not contiguous
+  EXPECT_EQ(run(table, offset_rows, false).sizes(), x.sizes());
+  EXPECT_THROW(run(table, offset_rows, true), c10::Error);                          // float32 tables, bf16 products
+  EXPECT_THROW(run(table.transpose(0, 1).contiguous(), offset_rows, false), c10::Error);  // [W, H, d]
+  EXPECT_THROW(run(table.transpose(1, 2), offset_rows, false), c10::Error);         // not contiguous
+  EXPECT_THROW(run(table, offset_rows.narrow(0, 0, 2 * n - 2), false), c10::Error);  // not 2n-1 rows
+  EXPECT_THROW(run(table, offset_rows.to(torch::kInt), false), c10::Error);         // int32
+  EXPECT_THROW(run(table, offset_rows.fill_(w), false), c10::Error);                  // past the table
 }
 
 }  // namespace

@@ -286,10 +286,6 @@ DisentangledSelfAttentionImpl::Tables DisentangledSelfAttentionImpl::tables(cons
   if (p2c_) t.query = gather ? pos.query : pos.query.index_select(1, rel.p2c_rows);
   t.c2p_index = rel.c2p_index;
   t.p2c_index = rel.p2c_index;
-  if (gather) {
-    t.c2p_rows = rel.c2p_rows;
-    t.p2c_rows = rel.p2c_rows;
-  }
   return t;
 }
 
@@ -337,13 +333,12 @@ torch::Tensor DisentangledSelfAttentionImpl::attend_per_row(const torch::Tensor&
   auto operand = [bf16](const torch::Tensor& t) {
     return t.defined() ? (bf16 ? t.to(torch::kBFloat16) : t).contiguous() : t;
   };
-  DisentangledRows rows{plan.lengths, plan.offsets, {}, plan.queries ? &*plan.queries : nullptr};
-  for (int64_t n : plan.lengths) {
-    if (n == 0 || rows.tables.count(n)) continue;
-    RowTables& row_tables = rows.tables[n];
-    if (!relative_attention_) continue;
-    const Tables t = tables(plan.rel_by_length.at(n), pos);
-    row_tables = {operand(t.key), operand(t.query), t.c2p_rows, t.p2c_rows};
+  DisentangledRows rows{plan.lengths, plan.offsets, {}, {}, plan.queries ? &*plan.queries : nullptr};
+  if (relative_attention_) {
+    // The whole table's projections, shared by every length; per length the
+    // rows its offsets read (each (row, head) copies what it needs).
+    rows.tables = {c2p_ ? operand(pos.key) : torch::Tensor(), p2c_ ? operand(pos.query) : torch::Tensor()};
+    for (const auto& [n, rel] : plan.rel_by_length) rows.offsets_by_length[n] = {rel.c2p_rows, rel.p2c_rows, rel.past_table};
   }
   return disentangled_attention_rows(q, k, v, rows, heads_, scale_.item<float>(), bf16);
 }
@@ -425,13 +420,15 @@ DebertaV2EncoderImpl::DebertaV2EncoderImpl(const DebertaV2Config& config) : conf
   init_normal_weights(*this, config.initializer_range);
 }
 
-EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const torch::Tensor& mask,
-                                            bool output_hidden_states, const torch::Tensor& read_positions) {
+EncoderOutput DebertaV2EncoderImpl::forward(torch::Tensor hidden, const torch::Tensor& mask, bool output_hidden_states,
+                                            const torch::Tensor& read_positions) {
   const int64_t length = hidden.size(1);
   EncoderOutput out;
   if (output_hidden_states) out.hidden_states.push_back(hidden);
-  out.last_hidden_state = hidden;
-  if (length == 0) return out;
+  if (length == 0) {
+    out.last_hidden_state = hidden;
+    return out;
+  }
   const int64_t batch = hidden.size(0), width = hidden.size(2);
   auto real = mask.defined() ? mask.to(torch::kBool) : torch::ones({batch, length}, hidden.options().dtype(torch::kBool));
   AttentionPlan plan;
@@ -467,6 +464,7 @@ EncoderOutput DebertaV2EncoderImpl::forward(const torch::Tensor& hidden, const t
   if (packed && read_positions.defined() && !output_hidden_states && !(conv && layers_.size() == 1))
     last.queries = read_rows(read_positions, plan.lengths, plan.offsets);
   torch::Tensor x = packed ? pack(hidden) : hidden;
+  if (packed && !conv) hidden.reset();  // the padded [B,L,D] input is not read again: freed now, not at the end
   for (size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->forward(x, i + 1 == layers_.size() ? last : plan, positions[i]);
     if (i == 0 && conv) x = packed ? pack(conv(hidden, unpack(x, plan.index), real)) : conv(hidden, x, real);
@@ -558,7 +556,7 @@ EncoderOutput DebertaV2ModelImpl::forward(const EncoderInput& in) {
   auto mask = in.attention_mask.defined() ? in.attention_mask
                                           : torch::ones({ref.size(0), ref.size(1)}, ref.options().dtype(torch::kLong));
   auto hidden = embeddings(in.input_ids, in.token_type_ids, in.inputs_embeds, mask);
-  return encoder(hidden, mask, in.output_hidden_states, in.read_positions);
+  return encoder(std::move(hidden), mask, in.output_hidden_states, in.read_positions);
 }
 
 }  // namespace gliclass::encoders

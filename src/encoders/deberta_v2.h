@@ -153,8 +153,7 @@ class DisentangledSelfAttentionImpl : public torch::nn::Module {
   // projections themselves ([..., 2*span, d]) and the indices to gather.
   struct Tables {
     torch::Tensor key, query;  // undefined when the term is off
-    torch::Tensor c2p_index, p2c_index;  // past the table: [L,L] (attend)
-    torch::Tensor c2p_rows, p2c_rows;    // past the table: [2L-1] (attend_per_row, deberta_v2_rows.h)
+    torch::Tensor c2p_index, p2c_index;  // past the table: [L,L]
   };
   Tables tables(const RelativePositions& rel, const PositionProjections& pos) const;
   // softmax((q.k + c2p + p2c) / scale, masked) v for q, k, v [..., L, d].
@@ -244,8 +243,9 @@ class DebertaV2EncoderImpl : public torch::nn::Module {
  public:
   explicit DebertaV2EncoderImpl(const DebertaV2Config& config);
   // hidden [B,L,D], mask [B,L] (1 = real). hidden_states: input + each layer.
-  // read_positions: EncoderInput's.
-  EncoderOutput forward(const torch::Tensor& hidden, const torch::Tensor& mask, bool output_hidden_states = false,
+  // read_positions: EncoderInput's. Moving `hidden` in lets inference free it
+  // once its real tokens are packed.
+  EncoderOutput forward(torch::Tensor hidden, const torch::Tensor& mask, bool output_hidden_states = false,
                         const torch::Tensor& read_positions = {});
 
   torch::nn::ModuleList layer{nullptr};

@@ -123,12 +123,24 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
                   q.size(0) == (queries ? queries->index.numel() : k.size(0)),
               "disentangled_attention_rows: q, k, v must be float32 [T, H*d] (q [T', H*d] with queries)");
   const int64_t width = q.size(1), d = width / heads;
-  for (const auto& [n, t] : rows.tables)
-    for (const auto& table : {t.key, t.query})
-      TORCH_CHECK(!table.defined() || (table.dim() == 3 && table.size(0) == heads && table.size(2) == d &&
-                                       table.is_contiguous() &&
-                                       table.scalar_type() == (bf16 ? torch::kBFloat16 : torch::kFloat)),
-                  "disentangled_attention_rows: position tables must be contiguous [H, W, d] in the products' type");
+  const PositionTables& tables = rows.tables;
+  for (const auto& table : {tables.key, tables.query})
+    TORCH_CHECK(!table.defined() || (table.dim() == 3 && table.size(0) == heads && table.size(2) == d &&
+                                     table.is_contiguous() &&
+                                     table.scalar_type() == (bf16 ? torch::kBFloat16 : torch::kFloat)),
+                "disentangled_attention_rows: position tables must be contiguous [H, W, d] in the products' type");
+  const bool c2p = tables.key.defined(), p2c = tables.query.defined();
+  for (int64_t n : rows.lengths)
+    if (n > 0 && (c2p || p2c)) {
+      auto it = rows.offsets_by_length.find(n);
+      TORCH_CHECK(it != rows.offsets_by_length.end(), "disentangled_attention_rows: no offset rows for length ", n);
+      for (const auto& [table, columns] : {std::pair{&tables.key, &it->second.c2p_rows}, {&tables.query, &it->second.p2c_rows}})
+        TORCH_CHECK(!table->defined() || (columns->dim() == 1 && columns->numel() == 2 * n - 1 &&
+                                          columns->scalar_type() == torch::kLong && columns->is_contiguous() &&
+                                          columns->min().item<int64_t>() >= 0 &&
+                                          columns->max().item<int64_t>() < table->size(1)),
+                    "disentangled_attention_rows: offset rows must be contiguous int64 [2n-1] rows of the table");
+    }
   auto out = torch::empty_like(q);
   const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
 
@@ -140,8 +152,7 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
     if (n == 0 || m == 0) return;
     const int64_t first = rows.offsets[row] * width + h * d;
     const int64_t first_query = (queries ? queries->offsets[row] : rows.offsets[row]) * width + h * d;
-    const RowTables& t = rows.tables.at(n);
-    const bool c2p = t.key.defined(), p2c = t.query.defined();
+    const RowOffsets* offsets = c2p || p2c ? &rows.offsets_by_length.at(n) : nullptr;
     // Dense [n, d] operands, one after the other: q ([m, d]), k/s, v, then k (p2c).
     std::unique_ptr<char[]> operands(new char[static_cast<size_t>((p2c ? 4 : 3) * n * d) * element]);
     auto operand = [&](int i) { return operands.get() + i * n * d * element; };
@@ -157,30 +168,40 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
     copy(v, first, n, 1.f, 2);
     if (p2c) copy(k, first, n, 1.f, 3);
 
-    // A head's [W, d] table rows, read as the [d, W] right operand; the
-    // term its product makes.
-    auto table = [&](const torch::Tensor& tables) {
-      const int64_t w = tables.size(1);
-      return runtime::MatrixOperand{static_cast<const char*>(tables.data_ptr()) + h * w * d * element, d, w, true};
+    // A term's right operand, [d, columns]: the head's [W, d] table (past
+    // the table), or the rows its 2n-1 offsets read, copied into `own`.
+    const int64_t columns = offsets && offsets->gathered ? tables.key.defined() ? tables.key.size(1) : tables.query.size(1)
+                                                         : 2 * n - 1;
+    auto right = [&](const torch::Tensor& table, const torch::Tensor& table_rows, std::unique_ptr<char[]>& own) {
+      const int64_t w = table.size(1);
+      const char* head = static_cast<const char*>(table.data_ptr()) + h * w * d * element;
+      if (offsets->gathered) return runtime::MatrixOperand{head, d, w, true};
+      own.reset(new char[static_cast<size_t>(columns * d) * element]);
+      const int64_t* r = table_rows.data_ptr<int64_t>();
+      for (int64_t c = 0; c < columns; ++c)
+        std::memcpy(own.get() + c * d * element, head + r[c] * d * element, d * element);
+      return runtime::MatrixOperand{own.get(), d, columns, true};
     };
-    auto term = [](const float* wide, const torch::Tensor& tables, const torch::Tensor& columns) {
-      return RelativeTerm{wide, tables.size(1), columns.defined() ? columns.data_ptr<int64_t>() : nullptr};
+    auto term = [&](const float* wide, const torch::Tensor& table_rows) {
+      return RelativeTerm{wide, columns, offsets->gathered ? table_rows.data_ptr<int64_t>() : nullptr};
     };
     std::unique_ptr<float[]> scores(new float[static_cast<size_t>(m * n)]);
-    std::unique_ptr<float[]> c2p_wide(c2p ? new float[static_cast<size_t>(m * t.key.size(1))] : nullptr);
-    std::unique_ptr<float[]> p2c_wide(p2c ? new float[static_cast<size_t>(n * t.query.size(1))] : nullptr);
+    std::unique_ptr<float[]> c2p_wide(c2p ? new float[static_cast<size_t>(m * columns)] : nullptr);
+    std::unique_ptr<float[]> p2c_wide(p2c ? new float[static_cast<size_t>(n * columns)] : nullptr);
     std::unique_ptr<uint16_t[]> probs(bf16 ? new uint16_t[static_cast<size_t>(m * n)] : nullptr);
     std::unique_ptr<float[]> heads_out(new float[static_cast<size_t>(m * d)]);
+    std::unique_ptr<char[]> table_rows;
 
     runtime::matmul_into({operand(0), m, d}, {operand(1), d, n, true}, bf16, scores.get());
     RelativeTerm c2p_term, p2c_term;
     if (c2p) {
-      runtime::matmul_into({operand(0), m, d}, table(t.key), bf16, c2p_wide.get());
-      c2p_term = term(c2p_wide.get(), t.key, t.c2p_columns);
+      runtime::matmul_into({operand(0), m, d}, right(tables.key, offsets->c2p_rows, table_rows), bf16, c2p_wide.get());
+      c2p_term = term(c2p_wide.get(), offsets->c2p_rows);
     }
     if (p2c) {
-      runtime::matmul_into({operand(3), n, d}, table(t.query), bf16, p2c_wide.get());
-      p2c_term = term(p2c_wide.get(), t.query, t.p2c_columns);
+      runtime::matmul_into({operand(3), n, d}, right(tables.query, offsets->p2c_rows, table_rows), bf16,
+                           p2c_wide.get());
+      p2c_term = term(p2c_wide.get(), offsets->p2c_rows);
     }
     disentangled_softmax_(scores.get(), n, c2p_term, p2c_term, scale, probs.get(), picked);
     const void* p = bf16 ? static_cast<const void*>(probs.get()) : scores.get();

@@ -33,17 +33,24 @@ struct RelativeTerm {
 void disentangled_softmax_(float* scores, int64_t n, const RelativeTerm& c2p, const RelativeTerm& p2c, float scale,
                            uint16_t* bf16_out = nullptr, const std::vector<int64_t>* queries = nullptr);
 
-// The position side of the rows of one length: each head's projections of
-// the relative table rows the products read ([H, W, d], contiguous; bfloat16
-// when the products run in bf16), and past the table the columns to read.
-struct RowTables {
-  torch::Tensor key, query;                // c2p, p2c; undefined when the term is off
-  torch::Tensor c2p_columns, p2c_columns;  // int64 [2n-1]; undefined: the wide form
+// The position side: each head's projections of the whole relative table
+// ([H, W, d], contiguous; bfloat16 when the products run in bf16), and per
+// row length n the table row of each offset column (int64 [2n-1]). Up to the
+// table's size a (row, head) copies the rows its offsets read and takes the
+// products against them (the wide form, [n, 2n-1]); past it (`gathered`) it
+// takes them against the whole table ([n, W]) and reads them through the rows.
+struct PositionTables {
+  torch::Tensor key, query;  // c2p, p2c; undefined when the term is off
+};
+struct RowOffsets {
+  torch::Tensor c2p_rows, p2c_rows;  // int64 [2n-1]
+  bool gathered = false;
 };
 
 struct DisentangledRows {
   std::vector<int64_t> lengths, offsets;  // tokens of each row, and its first in [T]
-  std::map<int64_t, RowTables> tables;    // by row length
+  PositionTables tables;
+  std::map<int64_t, RowOffsets> offsets_by_length;  // by row length (empty without relative attention)
   const ReadRows* queries = nullptr;      // only these query tokens; null: all
 };
 
