@@ -567,6 +567,16 @@ TEST(DebertaV2RelativePositions, FusedScoresSoftmaxEqualsTheFormula) {
     disentangled_softmax_(scratch.data_ptr<float>(), n, cases[c].c2p, cases[c].p2c, scale,
                           reinterpret_cast<uint16_t*>(bf16.data_ptr()));
     EXPECT_TRUE(bf16.equal(scores.to(torch::kBFloat16))) << "case " << c;
+    // Selected queries: their rows of scores and of the c2p product; p2c keeps a row per token.
+    const std::vector<int64_t> queries{0, 5, 6, 22};
+    const auto picked = torch::tensor(queries);
+    auto some = qk.index_select(0, picked);
+    RelativeTerm c2p = cases[c].c2p;
+    const auto c2p_rows = c2p.wide ? torch::from_blob(const_cast<float*>(c2p.wide), {n, c2p.width}).index_select(0, picked)
+                                   : torch::Tensor();
+    if (c2p.wide) c2p.wide = c2p_rows.data_ptr<float>();
+    disentangled_softmax_(some.data_ptr<float>(), n, c2p, cases[c].p2c, scale, nullptr, &queries);
+    EXPECT_LT(max_abs_diff(d(some), expected.index_select(0, picked)), 1e-6) << "case " << c << ", queries";
   }
 }
 
