@@ -40,6 +40,10 @@ ReadRows read_rows(const torch::Tensor& read_positions, const std::vector<int64_
   return out;
 }
 
+torch::Tensor computed_rows(const std::optional<ReadRows>& rows, const torch::Tensor& x) {
+  return rows ? x.reshape({-1, x.size(-1)}).index_select(0, rows->index.to(x.device())) : x;
+}
+
 void config_error(const std::string& component, const std::string& what) {
   throw ModelError(component + ": " + what);
 }

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -89,6 +90,9 @@ struct ReadRows {
 };
 ReadRows read_rows(const torch::Tensor& read_positions, const std::vector<int64_t>& lengths,
                    const std::vector<int64_t>& offsets);
+// x [T,D] (or [B,L,D], rows as offsets count them) -> the rows a layer
+// computes: [T',D] with `rows`, else x itself.
+torch::Tensor computed_rows(const std::optional<ReadRows>& rows, const torch::Tensor& x);
 
 // HF _init_weights of BERT and DeBERTa: Linear / Embedding ~ N(0, std), zero
 // biases and padding rows; LayerNorm keeps (1, 0). Checkpoints overwrite it.

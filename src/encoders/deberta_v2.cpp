@@ -270,7 +270,7 @@ torch::Tensor DisentangledSelfAttentionImpl::merge_heads(const torch::Tensor& x)
 
 torch::Tensor DisentangledSelfAttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
                                                      const PositionProjections& pos) {
-  if (plan.packed()) return attend_per_row(query_proj(plan.query_rows(x)), key_proj(x), value_proj(x), plan, pos);
+  if (plan.packed()) return attend_per_row(query_proj(computed_rows(plan.queries, x)), key_proj(x), value_proj(x), plan, pos);
   auto q = split_heads(query_proj(x));  // [B,H,L,d]
   auto k = split_heads(key_proj(x));
   auto v = split_heads(value_proj(x));
@@ -360,7 +360,7 @@ DebertaV2AttentionImpl::DebertaV2AttentionImpl(const DebertaV2Config& config) {
 
 torch::Tensor DebertaV2AttentionImpl::forward(const torch::Tensor& x, const AttentionPlan& plan,
                                               const PositionProjections& pos) {
-  return output(self(x, plan, pos), plan.query_rows(x));
+  return output(self(x, plan, pos), computed_rows(plan.queries, x));
 }
 
 DebertaV2IntermediateImpl::DebertaV2IntermediateImpl(const DebertaV2Config& config)
@@ -460,17 +460,18 @@ EncoderOutput DebertaV2EncoderImpl::forward(torch::Tensor hidden, const torch::T
     return torch::zeros({batch * length, width}, t.options()).index_copy_(0, index, t).view({batch, length, width});
   };
   // The last layer at the read positions alone (its conv, after layer 0, needs them all).
-  AttentionPlan last = plan;
+  std::optional<ReadRows> last_queries;
   if (packed && read_positions.defined() && !output_hidden_states && !(conv && layers_.size() == 1))
-    last.queries = read_rows(read_positions, plan.lengths, plan.offsets);
+    last_queries = read_rows(read_positions, plan.lengths, plan.offsets);
   torch::Tensor x = packed ? pack(hidden) : hidden;
   if (packed && !conv) hidden.reset();  // the padded [B,L,D] input is not read again: freed now, not at the end
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, i + 1 == layers_.size() ? last : plan, positions[i]);
+    if (i + 1 == layers_.size()) plan.queries = std::move(last_queries);
+    x = layers_[i]->forward(x, plan, positions[i]);
     if (i == 0 && conv) x = packed ? pack(conv(hidden, unpack(x, plan.index), real)) : conv(hidden, x, real);
     if (output_hidden_states) out.hidden_states.push_back(packed ? unpack(x, plan.index) : x);
   }
-  if (packed) x = unpack(x, last.queries ? plan.index.index_select(0, last.queries->index.to(plan.index.device())) : plan.index);
+  if (packed) x = unpack(x, plan.queries ? plan.index.index_select(0, plan.queries->index.to(plan.index.device())) : plan.index);
   out.last_hidden_state = x;
   return out;
 }

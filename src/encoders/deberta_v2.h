@@ -102,10 +102,6 @@ struct AttentionPlan {
   // it computes; its output then holds those alone ([T',D]).
   std::optional<ReadRows> queries;
   bool packed() const { return !lengths.empty(); }
-  // x [T,D] -> the rows the layer computes ([T',D] with queries, else x).
-  torch::Tensor query_rows(const torch::Tensor& x) const {
-    return queries ? x.index_select(0, queries->index.to(x.device())) : x;
-  }
 };
 
 // One layer's projections of the relative-position table (undefined when the

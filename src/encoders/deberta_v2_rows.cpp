@@ -126,21 +126,26 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
   const PositionTables& tables = rows.tables;
   for (const auto& table : {tables.key, tables.query})
     TORCH_CHECK(!table.defined() || (table.dim() == 3 && table.size(0) == heads && table.size(2) == d &&
+                                     table.size(1) == (tables.key.defined() ? tables.key : table).size(1) &&
                                      table.is_contiguous() &&
                                      table.scalar_type() == (bf16 ? torch::kBFloat16 : torch::kFloat)),
                 "disentangled_attention_rows: position tables must be contiguous [H, W, d] in the products' type");
   const bool c2p = tables.key.defined(), p2c = tables.query.defined();
-  for (int64_t n : rows.lengths)
-    if (n > 0 && (c2p || p2c)) {
-      auto it = rows.offsets_by_length.find(n);
-      TORCH_CHECK(it != rows.offsets_by_length.end(), "disentangled_attention_rows: no offset rows for length ", n);
-      for (const auto& [table, columns] : {std::pair{&tables.key, &it->second.c2p_rows}, {&tables.query, &it->second.p2c_rows}})
-        TORCH_CHECK(!table->defined() || (columns->dim() == 1 && columns->numel() == 2 * n - 1 &&
-                                          columns->scalar_type() == torch::kLong && columns->is_contiguous() &&
-                                          columns->min().item<int64_t>() >= 0 &&
-                                          columns->max().item<int64_t>() < table->size(1)),
-                    "disentangled_attention_rows: offset rows must be contiguous int64 [2n-1] rows of the table");
-    }
+  const int64_t table_width = c2p ? tables.key.size(1) : p2c ? tables.query.size(1) : 0;  // the table's rows, W
+  // Offset rows are read as raw indices into the table: checked once per length.
+  auto table_rows = [&](const torch::Tensor& r, int64_t n) {
+    if (r.dim() != 1 || r.numel() != 2 * n - 1 || r.scalar_type() != torch::kLong || !r.is_contiguous()) return false;
+    const int64_t* p = r.data_ptr<int64_t>();
+    const auto [lo, hi] = std::minmax_element(p, p + r.numel());
+    return *lo >= 0 && *hi < table_width;
+  };
+  if (c2p || p2c) {
+    for (int64_t n : rows.lengths)
+      TORCH_CHECK(n == 0 || rows.offsets_by_length.count(n), "disentangled_attention_rows: no offset rows for length ", n);
+    for (const auto& [n, o] : rows.offsets_by_length)
+      TORCH_CHECK((!c2p || table_rows(o.c2p_rows, n)) && (!p2c || table_rows(o.p2c_rows, n)),
+                  "disentangled_attention_rows: offset rows must be contiguous int64 [2n-1] rows of the table");
+  }
   auto out = torch::empty_like(q);
   const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
 
@@ -170,8 +175,7 @@ torch::Tensor disentangled_attention_rows(const torch::Tensor& q_in, const torch
 
     // A term's right operand, [d, columns]: the head's [W, d] table (past
     // the table), or the rows its 2n-1 offsets read, copied into `own`.
-    const int64_t columns = offsets && offsets->gathered ? tables.key.defined() ? tables.key.size(1) : tables.query.size(1)
-                                                         : 2 * n - 1;
+    const int64_t columns = offsets && offsets->gathered ? table_width : 2 * n - 1;
     auto right = [&](const torch::Tensor& table, const torch::Tensor& table_rows, std::unique_ptr<char[]>& own) {
       const int64_t w = table.size(1);
       const char* head = static_cast<const char*>(table.data_ptr()) + h * w * d * element;

@@ -324,7 +324,7 @@ torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const Mod
       sizes.back() = width;
       out = out.view(sizes);
     }
-    return linear_plus_residual(*Wo, out, batch.query_rows(residual), dropout_, is_training());
+    return linear_plus_residual(*Wo, out, computed_rows(batch.queries, residual), dropout_, is_training());
   }
   if (batch.indices.defined())
     qkv = torch::zeros({b * length, 3 * width}, qkv.options()).index_copy(0, batch.indices, qkv);
@@ -335,7 +335,7 @@ torch::Tensor ModernBertAttentionImpl::forward(const torch::Tensor& x, const Mod
   auto out = attention(q, k, parts[2], batch.key_valid, shape_.window, is_training() ? dropout_ : 0.0);
   out = out.transpose(1, 2).reshape({b, length, width});
   if (batch.indices.defined()) out = out.view({b * length, width}).index_select(0, batch.indices);
-  return linear_plus_residual(*Wo, batch.query_rows(out), batch.query_rows(residual), dropout_, is_training());
+  return linear_plus_residual(*Wo, computed_rows(batch.queries, out), computed_rows(batch.queries, residual), dropout_, is_training());
 }
 
 ModernBertEncoderLayerImpl::ModernBertEncoderLayerImpl(const ModernBertConfig& config, int64_t layer_id) {
@@ -457,19 +457,20 @@ EncoderOutput ModernBertModelImpl::forward(const EncoderInput& in) {
   if (in.output_hidden_states) out.hidden_states.push_back(repad(x));
   // The last layer at the read positions alone; row b's tokens start at
   // starts[b] of the packed [T] or the padded [B*L].
-  ModernBertBatch last = batch;
+  std::optional<ReadRows> last_queries;
   if (!layers_.empty() && !batch.lengths.empty() && in.read_positions.defined() && !in.output_hidden_states) {
     std::vector<int64_t> starts;
     for (int64_t row = 0, next = 0; row < b; next += batch.lengths[static_cast<size_t>(row)], ++row)
       starts.push_back(batch.indices.defined() ? next : row * length);
-    last.queries = read_rows(in.read_positions, batch.lengths, starts);
+    last_queries = read_rows(in.read_positions, batch.lengths, starts);
   }
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, i + 1 == layers_.size() ? last : batch);
+    if (i + 1 == layers_.size()) batch.queries = std::move(last_queries);
+    x = layers_[i]->forward(x, batch);
     if (in.output_hidden_states) out.hidden_states.push_back(repad(x));
   }
-  if (last.queries) {
-    auto rows = last.queries->index.to(device);
+  if (batch.queries) {
+    auto rows = batch.queries->index.to(device);
     if (batch.indices.defined()) rows = batch.indices.index_select(0, rows);
     out.last_hidden_state =
         torch::zeros({b * length, d}, x.options()).index_copy(0, rows, final_norm(x)).view({b, length, d});

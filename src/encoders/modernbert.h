@@ -139,10 +139,6 @@ struct ModernBertBatch {
   // Last layer with EncoderInput::read_positions (per-row inference only):
   // the query tokens it computes; its output then holds those alone ([T',D]).
   std::optional<ReadRows> queries;
-  // x [T,D] or [B,L,D] -> the rows the layer computes ([T',D] with queries, else x).
-  torch::Tensor query_rows(const torch::Tensor& x) const {
-    return queries ? x.reshape({-1, x.size(-1)}).index_select(0, queries->index.to(x.device())) : x;
-  }
 };
 
 // One attention layer's heads: window < 0 is global attention, else a query
